@@ -1,0 +1,51 @@
+// The small interfaces activities use for I/O. Real implementations (SSH, Kubernetes) and test doubles both
+// plug in here through createActivities(deps).
+import type { PodStep, SshStep } from '../config/app-config.js';
+import type { StepResult, YarnAppReport } from './types.js';
+
+export interface StepContext {
+  app: string;
+  revision: number;
+  attempt: number;
+  stepName: string;
+  /** Aborted on cancellation or timeout: the runner must stop its work and clean up, then reject. */
+  signal: AbortSignal;
+  /** Progress for Temporal (also what a retried activity finds in `heartbeatDetails`). */
+  heartbeat(details?: unknown): void;
+  /** Details of the previous attempt's last heartbeat, so a retry can reattach instead of starting over. */
+  previousDetails: unknown;
+  log(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface StepRunner<S> {
+  run(step: S, ctx: StepContext): Promise<StepResult>;
+}
+
+export interface StepRunners {
+  pod?: StepRunner<PodStep>;
+  ssh?: StepRunner<SshStep>;
+}
+
+/** States in which a YARN application is live (`yarn application -list` without `-appStates`). */
+export const LIVE_STATES = ['SUBMITTED', 'ACCEPTED', 'RUNNING'] as const;
+
+/** Raised when the edge node or its `yarn` CLI cannot answer: not a statement about the app. */
+export class YarnUnavailableError extends Error {
+  override name = 'YarnUnavailableError';
+}
+
+export interface YarnGateway {
+  /** Live applications on a host. Throws YarnUnavailableError when the host or `yarn` cannot answer. */
+  listLive(host: string): Promise<YarnAppReport[]>;
+  /** One application's report, in any state; undefined when YARN does not know the id. */
+  status(host: string, appId: string): Promise<YarnAppReport | undefined>;
+  /** Asks YARN to kill an application; a finished or unknown one is not an error. */
+  kill(host: string, appId: string): Promise<void>;
+}
+
+export interface KappaDeps {
+  steps: StepRunners;
+  yarn: YarnGateway;
+  /** Milliseconds between activity heartbeats (cancellation reaches an activity only through them). */
+  heartbeatIntervalMs?: number;
+}

@@ -1,0 +1,218 @@
+// Activities, built by a factory from their I/O dependencies (see deps.ts).
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../common/failures.js';
+import { formatDuration, durationMs } from '../common/duration.js';
+import { LIVE_STATES, YarnUnavailableError, type KappaDeps, type StepContext } from './deps.js';
+import type {
+  AwaitAppInput,
+  KillAppInput,
+  KillAppResult,
+  RunStepInput,
+  StepResult,
+  SuperviseInput,
+  SupervisionOutcome,
+  YarnAppReport,
+  AppRef,
+} from './types.js';
+
+/** Failed polls in a row before supervision reports the edge node unreachable. */
+const FAILED_POLLS_BEFORE_DEGRADED = 2;
+const KILL_CONFIRM_TIMEOUT_MS = 60_000;
+
+export function createActivities(deps: KappaDeps) {
+  const heartbeatEveryMs = deps.heartbeatIntervalMs ?? 1_000;
+
+  /** Heartbeats on a timer so cancellation arrives even while a runner waits on I/O. */
+  function keepHeartbeating(details: () => unknown): () => void {
+    const ctx = Context.current();
+    ctx.heartbeat(details());
+    const timer = setInterval(() => ctx.heartbeat(details()), heartbeatEveryMs);
+    return () => clearInterval(timer);
+  }
+
+  function sleepOrCancel(ms: number): Promise<void> {
+    return Context.current().sleep(ms);
+  }
+
+  function logFields(ref: AppRef, extra: Record<string, unknown> = {}) {
+    const info = Context.current().info;
+    return { app: ref.app, workflowId: info.workflowExecution?.workflowId, attempt: info.attempt, ...extra };
+  }
+
+  async function findLiveApps(ref: AppRef): Promise<YarnAppReport[]> {
+    const live = await deps.yarn.listLive(ref.host);
+    return live.filter((app) => app.name === ref.appName);
+  }
+
+  return {
+    findLiveApps,
+
+    async runStep(input: RunStepInput): Promise<StepResult> {
+      const ctx = Context.current();
+      const { step } = input;
+      const runner = step.pod ? deps.steps.pod : deps.steps.ssh;
+      const kind = step.pod ? 'pod' : 'ssh';
+      if (!runner) {
+        throw ApplicationFailure.create({
+          type: FailureType.NotConfigured,
+          nonRetryable: true,
+          message: `step "${step.name}": this worker has no ${kind} step runner`,
+        });
+      }
+      const timeoutMs = durationMs((step.pod ?? step.ssh)!.timeout);
+      const timeout = new AbortController();
+      const timer = setTimeout(() => timeout.abort(), timeoutMs);
+      let latest: unknown = { step: step.name };
+      const stopHeartbeats = keepHeartbeating(() => latest);
+      const stepCtx: StepContext = {
+        app: input.app,
+        revision: input.revision,
+        attempt: input.attempt,
+        stepName: step.name,
+        signal: AbortSignal.any([ctx.cancellationSignal, timeout.signal]),
+        heartbeat: (details) => {
+          latest = details ?? latest;
+          ctx.heartbeat(latest);
+        },
+        previousDetails: ctx.info.heartbeatDetails,
+        log: (message, fields) => ctx.log.info(message, logFields(input, { step: step.name, ...fields })),
+      };
+      stepCtx.log('step started', { kind });
+      try {
+        const result = step.pod
+          ? await deps.steps.pod!.run(step.pod, stepCtx)
+          : await deps.steps.ssh!.run(step.ssh!, stepCtx);
+        stepCtx.log('step finished', { yarnAppId: result.yarnAppId });
+        return result;
+      } catch (err) {
+        if (ctx.cancellationSignal.aborted) await ctx.cancelled; // rethrows the cancellation itself
+        if (timeout.signal.aborted) {
+          throw ApplicationFailure.create({
+            type: FailureType.StepTimedOut,
+            nonRetryable: true,
+            message: `step "${step.name}" timed out after ${formatDuration(timeoutMs)}`,
+            cause: err instanceof Error ? err : undefined,
+          });
+        }
+        throw err;
+      } finally {
+        clearTimeout(timer);
+        stopHeartbeats();
+      }
+    },
+
+    async awaitApp(input: AwaitAppInput): Promise<YarnAppReport> {
+      const started = Date.now();
+      let lastProblem = 'not listed yet';
+      const stopHeartbeats = keepHeartbeating(() => ({ waitingFor: input.appId ?? input.appName }));
+      try {
+        for (;;) {
+          try {
+            if (input.appId) {
+              const report = await deps.yarn.status(input.host, input.appId);
+              if (report) return report;
+              lastProblem = `YARN does not know ${input.appId} yet`;
+            } else {
+              const [found] = await findLiveApps(input);
+              if (found) return found;
+            }
+          } catch (err) {
+            if (!(err instanceof YarnUnavailableError)) throw err;
+            lastProblem = err.message;
+          }
+          if (Date.now() - started >= input.timeoutMs) {
+            throw ApplicationFailure.create({
+              type: FailureType.AppDidNotAppear,
+              nonRetryable: true,
+              message: `YARN application "${input.appName}" did not appear on ${input.host} within ${formatDuration(input.timeoutMs)} (${lastProblem})`,
+            });
+          }
+          await sleepOrCancel(input.pollIntervalMs);
+        }
+      } finally {
+        stopHeartbeats();
+      }
+    },
+
+    async superviseApp(input: SuperviseInput): Promise<SupervisionOutcome> {
+      const ctx = Context.current();
+      let failedPolls = 0;
+      let firstFailureAt: number | undefined;
+      let lastPollAt = 0;
+      const stopHeartbeats = keepHeartbeating(() => ({ appId: input.appId, lastPollAt }));
+      try {
+        for (;;) {
+          try {
+            const live = await deps.yarn.listLive(input.host);
+            lastPollAt = Date.now();
+            if (input.degradedSince !== undefined) return { kind: 'reachable' };
+            failedPolls = 0;
+            firstFailureAt = undefined;
+            if (!live.some((app) => app.id === input.appId)) {
+              const report = await deps.yarn.status(input.host, input.appId);
+              ctx.log.info('YARN application left the live states', logFields(input, { report }));
+              return {
+                kind: 'ended',
+                report: report ?? {
+                  id: input.appId,
+                  name: input.appName,
+                  state: 'UNKNOWN',
+                  finalStatus: 'UNDEFINED',
+                  diagnostics: 'YARN no longer knows this application id',
+                },
+              };
+            }
+          } catch (err) {
+            if (!(err instanceof YarnUnavailableError)) throw err;
+            failedPolls += 1;
+            firstFailureAt ??= Date.now();
+            ctx.log.warn('YARN poll failed', logFields(input, { error: err.message, failedPolls }));
+            if (input.degradedSince === undefined && failedPolls >= FAILED_POLLS_BEFORE_DEGRADED) {
+              return { kind: 'unreachable', since: firstFailureAt, error: err.message };
+            }
+            if (input.degradedSince !== undefined && Date.now() - input.degradedSince >= input.unreachableTimeoutMs) {
+              throw ApplicationFailure.create({
+                type: FailureType.EdgeNodeUnreachable,
+                nonRetryable: true,
+                message: `${input.host} unreachable for ${formatDuration(input.unreachableTimeoutMs)}: ${err.message}`,
+              });
+            }
+          }
+          await sleepOrCancel(input.pollIntervalMs);
+        }
+      } finally {
+        stopHeartbeats();
+      }
+    },
+
+    /** Kills `appId` and any live app of the same name, then waits until none of them is live. */
+    async killApp(input: KillAppInput): Promise<KillAppResult> {
+      const ctx = Context.current();
+      const ids = new Set((await findLiveApps(input)).map((app) => app.id));
+      if (input.appId) ids.add(input.appId);
+      const stopHeartbeats = keepHeartbeating(() => ({ killing: [...ids] }));
+      try {
+        for (const id of ids) {
+          ctx.log.info('killing YARN application', logFields(input, { appId: id }));
+          await deps.yarn.kill(input.host, id);
+        }
+        const started = Date.now();
+        for (;;) {
+          const stillLive = (await deps.yarn.listLive(input.host)).filter((app) => ids.has(app.id));
+          if (stillLive.length === 0) return { killed: [...ids] };
+          if (Date.now() - started > KILL_CONFIRM_TIMEOUT_MS) {
+            // Retryable: the next attempt kills again.
+            throw new Error(`still live after kill: ${stillLive.map((a) => `${a.id} (${a.state})`).join(', ')}`);
+          }
+          await sleepOrCancel(1_000);
+        }
+      } finally {
+        stopHeartbeats();
+      }
+    },
+  };
+}
+
+export type KappaActivities = ReturnType<typeof createActivities>;
+export { LIVE_STATES };

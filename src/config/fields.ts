@@ -1,0 +1,31 @@
+// Field schemas shared by the app and worker configs.
+import { z } from 'zod';
+import { parseDuration } from '../common/duration.js';
+
+export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export const dns1123Label = z
+  .string()
+  .max(63, 'must be at most 63 characters (a DNS-1123 label)')
+  .regex(
+    DNS1123_LABEL,
+    'must be a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit',
+  );
+
+export const dns1123Subdomain = z
+  .string()
+  .max(253, 'must be at most 253 characters (a DNS-1123 subdomain)')
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+    'must be a DNS-1123 subdomain: lower-case letters, digits, "-" and "."',
+  );
+
+export const duration = z
+  .string()
+  .refine((text) => parseDuration(text) !== undefined, 'expected a duration such as 10s, 1h30m or 250ms');
+
+export const nonEmptyString = z.string().min(1, 'must not be empty');
+
+export const envVarName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name (letters, digits, "_")');

@@ -1,0 +1,90 @@
+// Reading app configs from files and directories.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AppConfig } from './app-config.js';
+import { validateAppConfig, type RuleContext } from './validate-app.js';
+import { ConfigError, readYamlFile, type LocatedIssue } from './yaml-source.js';
+
+export interface LoadedApp {
+  file: string;
+  config: AppConfig;
+}
+
+/** Loads and validates one app config file; throws ConfigError naming file, line, column and path. */
+export function loadAppFile(file: string, context: RuleContext = {}): LoadedApp {
+  const source = readYamlFile(file);
+  const result = validateAppConfig(source.value, context);
+  if (!result.ok) throw new ConfigError(result.issues.map((issue) => source.locate(issue)));
+  return { file, config: result.config };
+}
+
+/** Expands directories into their `.yaml`/`.yml` files, sorted, so `kappa validate config/apps` works. */
+export function expandConfigPaths(paths: readonly string[]): string[] {
+  const files: string[] = [];
+  for (const path of paths) {
+    let isDir = false;
+    try {
+      isDir = statSync(path).isDirectory();
+    } catch {
+      // Not there: loadAppFile reports it with the file's name.
+    }
+    if (isDir) {
+      files.push(
+        ...readdirSync(path)
+          .filter((name) => /\.ya?ml$/.test(name))
+          .sort()
+          .map((name) => join(path, name)),
+      );
+    } else {
+      files.push(path);
+    }
+  }
+  return files;
+}
+
+export interface LoadResult {
+  apps: LoadedApp[];
+  issues: LocatedIssue[];
+}
+
+/**
+ * Loads several files, collecting every problem instead of stopping at the first, and checks what only a set
+ * of files can get wrong: two files claiming one app name or one YARN application.
+ */
+export function loadAppFiles(files: readonly string[], context: RuleContext = {}): LoadResult {
+  const apps: LoadedApp[] = [];
+  const issues: LocatedIssue[] = [];
+  for (const file of files) {
+    try {
+      apps.push(loadAppFile(file, context));
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      issues.push(...err.issues);
+    }
+  }
+  const byName = new Map<string, LoadedApp>();
+  const byYarnApp = new Map<string, LoadedApp>();
+  for (const app of apps) {
+    const { name } = app.config.metadata;
+    const other = byName.get(name);
+    if (other) {
+      issues.push(locateIn(app.file, ['metadata', 'name'], `app "${name}" is also declared in ${other.file}`));
+    } else byName.set(name, app);
+    const yarnKey = `${app.config.spec.yarn.host}\u0000${app.config.spec.yarn.appName}`;
+    const sameYarn = byYarnApp.get(yarnKey);
+    if (sameYarn) {
+      issues.push(
+        locateIn(
+          app.file,
+          ['spec', 'yarn', 'appName'],
+          `YARN application "${app.config.spec.yarn.appName}" on ${app.config.spec.yarn.host} is also claimed by ${sameYarn.file}`,
+        ),
+      );
+    } else byYarnApp.set(yarnKey, app);
+  }
+  return { apps, issues };
+}
+
+function locateIn(file: string, path: (string | number)[], message: string): LocatedIssue {
+  return readYamlFile(file).locate({ path, message });
+}

@@ -1,0 +1,60 @@
+// The Kappa worker: hosts the app workflow and its activities on the `kappa` task queue.
+import { join } from 'node:path';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from './activities/index.js';
+import type { KappaDeps } from './activities/deps.js';
+import { productionDeps } from './activities/production.js';
+import { durationMs } from './common/duration.js';
+import { loadWorkerConfig, temporalSettings, type TemporalConnectionSettings, type WorkerConfig } from './config/worker-config.js';
+import { connectionOptions } from './temporal/connection.js';
+
+export const WORKFLOWS_PATH = join(__dirname, 'workflows');
+
+export interface KappaWorkerOptions {
+  settings: TemporalConnectionSettings;
+  deps: KappaDeps;
+  /** Pre-bundled workflow code (tests bundle once and share); otherwise bundled from source at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  shutdownGraceTimeMs?: number;
+  identity?: string;
+}
+
+export async function createKappaWorker(options: KappaWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const connection = await NativeConnection.connect(connectionOptions(options.settings));
+  const worker = await Worker.create({
+    connection,
+    namespace: options.settings.namespace,
+    taskQueue: options.settings.taskQueue,
+    activities: createActivities(options.deps),
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    // Cancellation reaches an activity through a heartbeat: send them often so a stop is prompt.
+    defaultHeartbeatThrottleInterval: '2s',
+    maxHeartbeatThrottleInterval: '2s',
+    shutdownGraceTime: options.shutdownGraceTimeMs ?? 30_000,
+    identity: options.identity,
+  });
+  return { worker, connection };
+}
+
+/** Runs a worker until SIGINT/SIGTERM, then lets running activities finish or clean up (graceful shutdown). */
+export async function runWorker(config: WorkerConfig, settings: TemporalConnectionSettings): Promise<void> {
+  const { worker, connection } = await createKappaWorker({
+    settings,
+    deps: productionDeps(config),
+    shutdownGraceTimeMs: durationMs(config.shutdownGraceTime),
+  });
+  console.error(`kappa worker: task queue ${settings.taskQueue} on ${settings.address} (namespace ${settings.namespace})`);
+  try {
+    await worker.run();
+  } finally {
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  const config = loadWorkerConfig();
+  runWorker(config, temporalSettings(config)).catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
