@@ -21,7 +21,7 @@ export function formatPath(path: ConfigPath): string {
 }
 
 export function formatIssue(issue: ConfigIssue): string {
-  return `${formatPath(issue.path)}: ${issue.message}`;
+  return issue.path.length === 0 ? issue.message : `${formatPath(issue.path)}: ${issue.message}`;
 }
 
 /** Turns zod's issues into Kappa's wording: short, and saying what was expected. */

@@ -39,7 +39,7 @@ function checkRules(config: AppConfig, context: RuleContext): ConfigIssue[] {
   if (restartPolicy.from !== undefined && !firstIndex.has(restartPolicy.from)) {
     issues.push({
       path: ['spec', 'restartPolicy', 'from'],
-      message: `names no step; the steps are: ${spec.steps.map((s) => s.name).join(', ')}`,
+      message: `names no step; the steps are: ${[...firstIndex.keys()].join(', ')}`,
     });
   }
   if (durationMs(restartPolicy.backoff.max) < durationMs(restartPolicy.backoff.initial)) {

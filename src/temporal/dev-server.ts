@@ -40,6 +40,8 @@ export interface DevServerOptions {
   dynamicConfig?: Record<string, unknown>;
   /** Where the server's own output goes. */
   logFile?: string;
+  /** Own process group, so a terminal's Ctrl-C does not kill the server before the worker has drained. */
+  detached?: boolean;
 }
 
 export interface DevServer {
@@ -59,7 +61,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) {
     args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   }
-  const child = spawn(temporalCliPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(temporalCliPath(), args, { stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
   if (options.logFile) {
     const log = createWriteStream(options.logFile, { flags: 'a' });
     child.stdout.pipe(log);

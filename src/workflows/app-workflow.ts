@@ -200,6 +200,7 @@ class AppRun {
     this.setPhase(Phase.Starting);
     const record: AttemptRecord = {
       attempt: (this.attempts.at(-1)?.attempt ?? 0) + 1,
+      revision: this.revision,
       from,
       reason,
       startedAt: new Date().toISOString(),

@@ -21,6 +21,8 @@ export interface DeployResult {
 
 export interface AttemptRecord {
   attempt: number;
+  /** The config revision this attempt ran. */
+  revision: number;
   /** The step the attempt started from. */
   from: string;
   reason: string;

@@ -1,0 +1,54 @@
+// `kappa validate [PATH...]` and `kappa render FILE`
+import { stringify } from 'yaml';
+import { shellJoin, shellQuote } from '../../common/shell-quote.js';
+import type { AppConfig, Step } from '../../config/app-config.js';
+import { expandConfigPaths, loadAppFile, loadAppFiles } from '../../config/load.js';
+import { formatLocated } from '../../config/yaml-source.js';
+import type { CliContext } from '../context.js';
+import { CliError, ExitCode } from '../errors.js';
+
+export function validateCommand(ctx: CliContext, paths: string[]): number {
+  const files = expandConfigPaths(paths.length > 0 ? paths : ['config/apps']);
+  if (files.length === 0) throw new CliError(`no .yaml files in ${paths.join(' ') || 'config/apps'}`, ExitCode.failed);
+  const { apps, issues } = loadAppFiles(files, { knownHosts: ctx.explicitOrDefaultWorkerConfigHosts });
+  const bad = new Set(issues.map((i) => i.file));
+  for (const app of apps) if (!bad.has(app.file)) console.log(`ok  ${app.file} (${app.config.kind} ${app.config.metadata.name})`);
+  for (const issue of issues) console.error(formatLocated(issue));
+  if (issues.length > 0) {
+    console.error(`${bad.size} of ${files.length} file${files.length === 1 ? '' : 's'} invalid`);
+    return ExitCode.failed;
+  }
+  return ExitCode.ok;
+}
+
+/** The remote command an ssh step runs: argv quoted element by element, or the script under `sh -e`. */
+export function remoteCommand(ssh: NonNullable<Step['ssh']>): string {
+  const env = Object.entries(ssh.env ?? {}).map(([k, v]) => `${k}=${v}`);
+  const argv = ssh.command ?? ['sh', '-e', '-c', ssh.script ?? ''];
+  return env.length > 0 ? shellJoin(['env', ...env, ...argv]) : shellJoin(argv);
+}
+
+export function renderCommand(ctx: CliContext, file: string): number {
+  const { config } = loadAppFile(file, { knownHosts: ctx.explicitOrDefaultWorkerConfigHosts });
+  process.stdout.write(renderApp(config));
+  return ExitCode.ok;
+}
+
+export function renderApp(config: AppConfig): string {
+  const { yarn } = config.spec;
+  const docs: unknown[] = config.spec.steps.map((step) =>
+    step.ssh
+      ? { step: step.name, ssh: { host: step.ssh.host, command: remoteCommand(step.ssh), timeout: step.ssh.timeout } }
+      : { step: step.name, pod: step.pod },
+  );
+  docs.push({
+    supervise: {
+      host: yarn.host,
+      appName: yarn.appName,
+      command: `yarn application -list -appStates SUBMITTED,ACCEPTED,RUNNING  # every ${yarn.pollInterval}, shared by all apps on ${yarn.host}`,
+      match: `Application-Name == ${shellQuote(yarn.appName)}`,
+    },
+  });
+  if (config.kind === 'BatchJob' && config.spec.schedule) docs.push({ schedule: config.spec.schedule });
+  return docs.map((doc) => stringify(doc, { lineWidth: 0 })).join('---\n');
+}

@@ -1,0 +1,69 @@
+// What every command gets: the worker config, Temporal settings and a lazily opened client.
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { workflowId } from '../common/temporal-names.js';
+import { loadWorkerConfig, temporalSettings, type TemporalConnectionSettings, type WorkerConfig } from '../config/worker-config.js';
+import { connectionOptions } from '../temporal/connection.js';
+import { CliError } from './errors.js';
+
+export interface GlobalOptions {
+  workerConfig?: string;
+  address?: string;
+  namespace?: string;
+}
+
+export class CliContext {
+  private clientPromise: Promise<Client> | undefined;
+  private connection: Connection | undefined;
+  private loaded: WorkerConfig | undefined;
+
+  constructor(private readonly options: GlobalOptions) {}
+
+  get workerConfig(): WorkerConfig {
+    this.loaded ??= loadWorkerConfig(this.options.workerConfig);
+    return this.loaded;
+  }
+
+  /** The worker config only if a file is there: `validate` checks host names against it then. */
+  get explicitOrDefaultWorkerConfigHosts(): string[] | undefined {
+    try {
+      const config = this.workerConfig;
+      return Object.keys(config.hosts).length > 0 ? Object.keys(config.hosts) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  get settings(): TemporalConnectionSettings {
+    return temporalSettings(this.workerConfig, { address: this.options.address, namespace: this.options.namespace });
+  }
+
+  client(): Promise<Client> {
+    this.clientPromise ??= (async () => {
+      const settings = this.settings;
+      try {
+        this.connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: 5_000 });
+      } catch (err) {
+        throw new CliError(`cannot reach Temporal at ${settings.address}: ${(err as Error).message}`);
+      }
+      return new Client({ connection: this.connection, namespace: settings.namespace });
+    })();
+    return this.clientPromise;
+  }
+
+  /** A handle on an app's workflow; unknown apps are a CliError (exit 1). */
+  async appHandle(app: string) {
+    const client = await this.client();
+    const handle = client.workflow.getHandle(workflowId(app));
+    try {
+      const description = await handle.describe();
+      return { handle, description };
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new CliError(`unknown app "${app}" (no workflow ${workflowId(app)})`);
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.connection?.close();
+  }
+}

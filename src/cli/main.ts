@@ -1,0 +1,126 @@
+// The `kappa` CLI. Commands return an exit code or throw; one handler at the bottom turns errors into messages.
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, formatLocated } from '../config/yaml-source.js';
+import { runWorker } from '../worker.js';
+import { deployCommand } from './commands/deploy.js';
+import { devCommand } from './commands/dev.js';
+import { restartCommand, stopCommand } from './commands/control.js';
+import { listCommand, statusCommand } from './commands/inspect.js';
+import { renderCommand, validateCommand } from './commands/validate.js';
+import { CliContext, type GlobalOptions } from './context.js';
+import { CliError, ExitCode } from './errors.js';
+
+export async function main(argv: string[]): Promise<number> {
+  let ctx: CliContext | undefined;
+  let exitCode: number = ExitCode.ok;
+  const program = new Command('kappa')
+    .description('Keeps Spark applications alive on Hadoop YARN, driven by Temporal')
+    .option('--worker-config <path>', 'worker config file (default config/worker.yaml, or $KAPPA_WORKER_CONFIG)')
+    .option('--address <host:port>', 'Temporal frontend address (overrides the worker config and $TEMPORAL_ADDRESS)')
+    .option('--namespace <name>', 'Temporal namespace (overrides the worker config and $TEMPORAL_NAMESPACE)')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  const context = () => (ctx ??= new CliContext(program.opts<GlobalOptions>()));
+  const run =
+    <A extends unknown[]>(fn: (...args: A) => Promise<number> | number) =>
+    async (...args: A) => {
+      exitCode = await fn(...args);
+    };
+
+  program
+    .command('validate [paths...]')
+    .description('validate app configs (default: config/apps)')
+    .action(run((paths: string[]) => validateCommand(context(), paths)));
+  program
+    .command('render <file>')
+    .description('print what would run: pods, remote commands, YARN supervision, schedule')
+    .action(run((file: string) => renderCommand(context(), file)));
+  program
+    .command('deploy <files...>')
+    .description('start apps, or update running ones to these configs')
+    .option('--wait', 'wait until the YARN app is RUNNING (a batch run: done)')
+    .option('--timeout <duration>', 'how long --wait waits', '10m')
+    .option('--json', 'print the result as JSON')
+    .action(run((files: string[], options: { wait?: boolean; timeout: string; json?: boolean }) => deployCommand(context(), files, options)));
+  program
+    .command('status [app]')
+    .description('phase, step, restarts, YARN app id, last heartbeat, last error (all apps without APP)')
+    .option('--json', 'print JSON')
+    .action(run((app: string | undefined, options: { json?: boolean }) => statusCommand(context(), app, options)));
+  program
+    .command('list')
+    .description('all apps')
+    .option('--json', 'print JSON')
+    .action(run((options: { json?: boolean }) => listCommand(context(), options)));
+  program
+    .command('stop <app>')
+    .description('stop supervising and kill the YARN app')
+    .option('--leave-running', 'leave the YARN application running')
+    .option('--reason <text>', 'recorded with the stop')
+    .option('--timeout <duration>', 'how long to wait for the stop to finish', '5m')
+    .action(run((app: string, options: { leaveRunning?: boolean; reason?: string; timeout: string }) => stopCommand(context(), app, options)));
+  program
+    .command('restart <app>')
+    .description('re-run the steps now; not counted against the restart budget')
+    .option('--reason <text>', 'recorded with the restart')
+    .action(run((app: string, options: { reason?: string }) => restartCommand(context(), app, options)));
+  program
+    .command('worker')
+    .description('run a worker')
+    .action(
+      run(async () => {
+        await runWorker(context().workerConfig, context().settings);
+        return ExitCode.ok;
+      }),
+    );
+  program
+    .command('dev')
+    .description('a local Temporal dev server (UI on http://localhost:8233) and a worker')
+    .action(run(() => devCommand(context())));
+  program.addOption(new Option('--debug', 'print stack traces').hideHelp());
+
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (err) {
+    return reportError(err, program.opts<{ debug?: boolean }>().debug ?? false);
+  } finally {
+    await ctx?.close();
+  }
+}
+
+/** The one place errors become messages and exit codes. */
+function reportError(err: unknown, debug: boolean): number {
+  if (err instanceof CommanderError) {
+    // Commander printed the message already; help and version are not errors.
+    return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+  }
+  if (err instanceof ConfigError) {
+    for (const issue of err.issues) console.error(formatLocated(issue));
+    return ExitCode.usage;
+  }
+  if (err instanceof CliError) {
+    console.error(`kappa: ${err.message}`);
+    return err.exitCode;
+  }
+  console.error(`kappa: ${err instanceof Error ? err.message : String(err)}`);
+  if (debug && err instanceof Error) console.error(err.stack);
+  return ExitCode.failed;
+}
+
+/** Entry point for bin/kappa and `tsx src/cli/main.ts`. */
+export function runCli(): void {
+  main(process.argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = ExitCode.failed;
+    },
+  );
+}
+
+if (require.main === module) runCli();
