@@ -31,7 +31,7 @@ export async function createKappaWorker(options: KappaWorkerOptions): Promise<{ 
     defaultHeartbeatThrottleInterval: '2s',
     maxHeartbeatThrottleInterval: '2s',
     shutdownGraceTime: options.shutdownGraceTimeMs ?? 30_000,
-    identity: options.identity,
+    ...(options.identity ? { identity: options.identity } : {}),
   });
   return { worker, connection };
 }

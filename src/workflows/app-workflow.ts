@@ -287,7 +287,7 @@ class AppRun {
       void resetTimer
         .run(async () => {
           if (this.restarts === 0) return;
-          await sleep(Math.max(0, resetAt - Date.now()));
+          await sleep(Math.max(0, resetAt - Date.now()), { summary: 'resetAfter: restart budget resets' });
           this.restarts = 0;
           this.sync();
         })
@@ -342,7 +342,10 @@ class AppRun {
   private async backOff(until: number, from: string): Promise<Next> {
     this.setPhase(Phase.BackingOff);
     const outcome = await this.interruptible(
-      () => sleep(Math.max(0, until - Date.now())),
+      () =>
+        sleep(Math.max(0, until - Date.now()), {
+          summary: `backoff before restart ${this.restarts} of ${this.config.spec.restartPolicy.maxRestarts}`,
+        }),
       () => workflowInfo().continueAsNewSuggested,
     );
     if (outcome.kind === 'interrupted') return { kind: 'backoff', until, from };

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The test suite: unit tests, then integration tests against a real Temporal dev server (started per test file).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# Obtain the Temporal CLI first (a cold build takes minutes), so no test file times out waiting for it.
+bash scripts/ensure-temporal-cli.sh >/dev/null
+files=("$@")
+if [ ${#files[@]} -eq 0 ]; then files=(test/unit/*.test.ts test/integration/*.test.ts); fi
+exec node --import tsx --test --test-concurrency=2 --test-timeout=600000 --test-reporter=spec "${files[@]}"

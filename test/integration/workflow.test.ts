@@ -1,0 +1,185 @@
+// The app workflow on a real Temporal dev server, driven through the activity factory with the fake cluster.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Client } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { deployApp } from '../../src/cli/commands/deploy.js';
+import { TASK_QUEUE } from '../../src/common/temporal-names.js';
+import type { DevServer } from '../../src/temporal/dev-server.js';
+import { restartSignal, stopSignal } from '../../src/workflows/definitions.js';
+import { FakeCluster } from '../support/fake-cluster.js';
+import {
+  appHandle,
+  connectClient,
+  queryStatus,
+  startServer,
+  startWorker,
+  tempDir,
+  testApp,
+  waitFor,
+  waitForStatus,
+  type RunningWorker,
+} from '../support/harness.js';
+
+let server: DevServer;
+let worker: RunningWorker;
+let client: Client;
+let closeClient: () => Promise<void>;
+let cluster: FakeCluster;
+
+before(async () => {
+  server = await startServer();
+  cluster = new FakeCluster(tempDir('cluster'));
+  worker = await startWorker(server, cluster.deps());
+  ({ client, close: closeClient } = await connectClient(server));
+});
+
+after(async () => {
+  await closeClient?.();
+  await worker?.stop();
+  await server?.stop();
+});
+
+async function runningApp(app: string, previousId?: string) {
+  return waitForStatus(client, app, `${app} Running`, (s) => s.phase === 'Running' && s.yarnAppId !== null && s.yarnAppId !== previousId);
+}
+
+describe('app workflow', { concurrency: true }, () => {
+  test('restart budget: backoff doubles up to its cap, then the app is Failed', async () => {
+    const config = testApp('budget', { restartPolicy: { maxRestarts: 3, backoff: { initial: '1s', factor: 2, max: '2s' } } });
+    await deployApp(client, TASK_QUEUE, config);
+    let id: string | undefined;
+    for (let i = 0; i < 4; i++) {
+      const status = await runningApp('budget', id);
+      id = status.yarnAppId!;
+      assert.equal(status.restarts, i);
+      cluster.killFromOutside(id, 'FAILED', 'FAILED', 'User class threw exception: boom');
+    }
+    const handle = appHandle(client, 'budget');
+    await assert.rejects(handle.result(), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      assert.match(String(err.cause?.message), /gave up after 3 restarts.*FAILED\/FAILED: User class threw exception: boom/);
+      return true;
+    });
+    const final = await queryStatus(client, 'budget');
+    assert.equal(final.phase, 'Failed');
+    assert.equal(final.restarts, 3);
+    assert.equal(cluster.stepRuns('budget', 'submit').length, 4, 'first run + 3 restarts');
+
+    // The backoff as Temporal recorded it: timers of 1s, 2s, 2s (capped), each firing no earlier than asked.
+    const history = await handle.fetchHistory();
+    const EventType = temporal.api.enums.v1.EventType;
+    const summary = (e: temporal.api.history.v1.IHistoryEvent) =>
+      JSON.parse(Buffer.from(e.userMetadata?.summary?.data ?? '""').toString()) as string;
+    const started = history.events!.filter(
+      (e) => e.eventType === EventType.EVENT_TYPE_TIMER_STARTED && summary(e).startsWith('backoff'),
+    );
+    assert.deepEqual(started.map(summary), ['backoff before restart 1 of 3', 'backoff before restart 2 of 3', 'backoff before restart 3 of 3']);
+    const asked = started.map((e) => Number(e.timerStartedEventAttributes!.startToFireTimeout!.seconds));
+    assert.deepEqual(asked, [1, 2, 2]);
+    const time = (e: temporal.api.history.v1.IHistoryEvent) => Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
+    for (const timer of started) {
+      const fired = history.events!.find(
+        (e) => e.eventType === EventType.EVENT_TYPE_TIMER_FIRED && e.timerFiredEventAttributes!.timerId === timer.timerStartedEventAttributes!.timerId,
+      );
+      assert.ok(fired, 'every backoff timer fired');
+      const seconds = Number(timer.timerStartedEventAttributes!.startToFireTimeout!.seconds);
+      assert.ok(time(fired) - time(timer) >= seconds * 1000 - 50, `timer of ${seconds}s fired after ${time(fired) - time(timer)} ms`);
+    }
+  });
+
+  test('resetAfter: an app that ran long enough gets a fresh budget', async () => {
+    const config = testApp('reset', { restartPolicy: { maxRestarts: 1, resetAfter: '2s', backoff: { initial: '1s', max: '1s' } } });
+    await deployApp(client, TASK_QUEUE, config);
+    let status = await runningApp('reset');
+    cluster.killFromOutside(status.yarnAppId!); // dies early: restart 1 of 1
+    status = await runningApp('reset', status.yarnAppId!);
+    assert.equal(status.restarts, 1);
+    // Still running after resetAfter: the count is back to 0 while it runs.
+    status = await waitForStatus(client, 'reset', 'budget reset', (s) => s.restarts === 0);
+    cluster.killFromOutside(status.yarnAppId!); // would exceed maxRestarts 1 without the reset
+    status = await runningApp('reset', status.yarnAppId!);
+    assert.equal(status.restarts, 1);
+    assert.equal(status.totalRestarts, 2);
+    await appHandle(client, 'reset').signal(stopSignal, {});
+  });
+
+  test('a restart re-runs the steps from restartPolicy.from', async () => {
+    const config = testApp('from', {
+      restartPolicy: { from: 'submit', backoff: { initial: '1s' } },
+      steps: [
+        { name: 'prepare', script: ['sleep', '10ms'] },
+        { name: 'submit', script: ['submit', 'App-from'] },
+        { name: 'notify', script: ['sleep', '10ms'] },
+      ],
+    });
+    await deployApp(client, TASK_QUEUE, config);
+    const first = await runningApp('from');
+    cluster.killFromOutside(first.yarnAppId!);
+    const second = await runningApp('from', first.yarnAppId!);
+    assert.equal(second.attempts.at(-1)?.from, 'submit');
+    assert.equal(cluster.stepRuns('from', 'prepare').length, 1);
+    assert.equal(cluster.stepRuns('from', 'submit').length, 2);
+    assert.equal(cluster.stepRuns('from', 'notify').length, 2);
+    await appHandle(client, 'from').signal(stopSignal, {});
+  });
+
+  test('stop during a step cancels the step and kills whatever it submitted', async () => {
+    const config = testApp('stop-step', {
+      steps: [
+        { name: 'submit', script: ['submit-quietly', 'App-stop-step'] },
+        { name: 'build', script: ['block', 'stop-step'] },
+      ],
+    });
+    await deployApp(client, TASK_QUEUE, config);
+    await waitFor('build started', () => cluster.stepRuns('stop-step', 'build').length === 1);
+    const handle = appHandle(client, 'stop-step');
+    assert.equal((await queryStatus(client, 'stop-step')).step, 'build');
+    await handle.signal(stopSignal, { reason: 'test' });
+    const result = (await handle.result()) as { phase: string };
+    assert.equal(result.phase, 'Stopped');
+    assert.equal(cluster.stepRuns('stop-step', 'build', 'step-cancelled').length, 1, 'the activity saw the cancellation');
+    assert.deepEqual(cluster.live('App-stop-step'), [], 'nothing left running on YARN');
+  });
+
+  test('stop during a backoff wait ends it at once', async () => {
+    const config = testApp('stop-backoff', { restartPolicy: { backoff: { initial: '1h', max: '1h' } } });
+    await deployApp(client, TASK_QUEUE, config);
+    const status = await runningApp('stop-backoff');
+    cluster.killFromOutside(status.yarnAppId!);
+    await waitForStatus(client, 'stop-backoff', 'BackingOff', (s) => s.phase === 'BackingOff');
+    const handle = appHandle(client, 'stop-backoff');
+    const t0 = Date.now();
+    await handle.signal(stopSignal, {});
+    const result = (await handle.result()) as { phase: string };
+    assert.equal(result.phase, 'Stopped');
+    assert.ok(Date.now() - t0 < 15_000, `stopped in ${Date.now() - t0} ms, not after the 1h backoff`);
+  });
+
+  test('stop kills the YARN app; --leave-running leaves it', async () => {
+    await deployApp(client, TASK_QUEUE, testApp('stop-kill'));
+    await deployApp(client, TASK_QUEUE, testApp('stop-leave'));
+    const killed = await runningApp('stop-kill');
+    const left = await runningApp('stop-leave');
+    await appHandle(client, 'stop-kill').signal(stopSignal, {});
+    await appHandle(client, 'stop-leave').signal(stopSignal, { leaveRunning: true });
+    await appHandle(client, 'stop-kill').result();
+    await appHandle(client, 'stop-leave').result();
+    assert.equal(cluster.apps().find((a) => a.id === killed.yarnAppId)?.state, 'KILLED');
+    assert.equal(cluster.apps().find((a) => a.id === left.yarnAppId)?.state, 'RUNNING');
+  });
+
+  test('a manual restart replaces the instance and is not counted', async () => {
+    await deployApp(client, TASK_QUEUE, testApp('manual'));
+    const first = await runningApp('manual');
+    await appHandle(client, 'manual').signal(restartSignal, { reason: 'test' });
+    const second = await runningApp('manual', first.yarnAppId!);
+    assert.equal(second.restarts, 0);
+    assert.equal(second.totalRestarts, 0);
+    assert.equal(second.attempts.at(-1)?.reason, 'test');
+    assert.equal(cluster.apps().find((a) => a.id === first.yarnAppId)?.state, 'KILLED', 'old instance killed first');
+    assert.equal(cluster.live('App-manual').length, 1, 'exactly one instance');
+    await appHandle(client, 'manual').signal(stopSignal, {});
+  });
+});
