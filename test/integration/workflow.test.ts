@@ -41,6 +41,17 @@ after(async () => {
   await server?.stop();
 });
 
+/** The message of the failure a workflow ended with. */
+async function failureOf(result: Promise<unknown>): Promise<string> {
+  try {
+    await result;
+  } catch (err) {
+    assert.ok(err instanceof WorkflowFailedError);
+    return String(err.cause?.message);
+  }
+  assert.fail('the workflow did not fail');
+}
+
 async function runningApp(app: string, previousId?: string) {
   return waitForStatus(client, app, `${app} Running`, (s) => s.phase === 'Running' && s.yarnAppId !== null && s.yarnAppId !== previousId);
 }
@@ -181,5 +192,118 @@ describe('app workflow', { concurrency: true }, () => {
     assert.equal(cluster.apps().find((a) => a.id === first.yarnAppId)?.state, 'KILLED', 'old instance killed first');
     assert.equal(cluster.live('App-manual').length, 1, 'exactly one instance');
     await appHandle(client, 'manual').signal(stopSignal, {});
+  });
+});
+
+describe('deploy update', { concurrency: true }, () => {
+  test('a new config is swapped in and the app rebuilt at the new revision; the same config changes nothing', async () => {
+    const v1 = testApp('redeploy', { steps: [{ name: 'prepare', script: ['sleep', '10ms'] }, { name: 'submit', script: ['submit', 'App-redeploy'] }] });
+    assert.equal((await deployApp(client, TASK_QUEUE, v1)).action, 'started');
+    const first = await runningApp('redeploy');
+    assert.deepEqual(await deployApp(client, TASK_QUEUE, v1), { app: 'redeploy', workflowId: 'kappa/redeploy', action: 'unchanged', revision: 1 });
+
+    const v2 = testApp('redeploy', {
+      labels: { version: '2' },
+      restartPolicy: { from: 'submit' },
+      steps: [{ name: 'prepare', script: ['sleep', '20ms'] }, { name: 'submit', script: ['submit', 'App-redeploy'] }],
+    });
+    const report = await deployApp(client, TASK_QUEUE, v2);
+    assert.deepEqual([report.action, report.revision], ['updated', 2]);
+    const second = await waitForStatus(client, 'redeploy', 'revision 2 running', (s) => s.phase === 'Running' && s.attempts.at(-1)?.revision === 2);
+    assert.notEqual(second.yarnAppId, first.yarnAppId);
+    assert.equal(second.attempts.at(-1)?.from, 'prepare', 'a new revision rebuilds from the first step');
+    assert.equal(second.restarts, 0, 'a deploy is not counted against the budget');
+    assert.equal(cluster.apps().find((a) => a.id === first.yarnAppId)?.state, 'KILLED', 'old instance stopped first');
+    assert.equal(cluster.live('App-redeploy').length, 1);
+    await appHandle(client, 'redeploy').signal(stopSignal, {});
+  });
+
+  test('a rejected config leaves the running app untouched', async () => {
+    const v1 = testApp('reject');
+    await deployApp(client, TASK_QUEUE, v1);
+    const before = await runningApp('reject');
+    const broken = structuredClone(v1) as unknown as { spec: { restartPolicy: { backoff: { factor: number } } } };
+    broken.spec.restartPolicy.backoff.factor = 0.5;
+    await assert.rejects(deployApp(client, TASK_QUEUE, broken as never), /spec\.restartPolicy\.backoff\.factor: expected number >= 1/);
+    const renamed = { ...v1, metadata: { name: 'other' } };
+    await assert.rejects(
+      appHandle(client, 'reject').executeUpdate('deploy', { args: [renamed] }),
+      (err: Error) => /this workflow runs "reject", not "other"/.test(String((err.cause as Error | undefined)?.message ?? err.message)),
+    );
+    const after = await queryStatus(client, 'reject');
+    assert.deepEqual(
+      [after.phase, after.revision, after.yarnAppId, after.attempts.length],
+      ['Running', 1, before.yarnAppId, before.attempts.length],
+    );
+    await appHandle(client, 'reject').signal(stopSignal, {});
+  });
+});
+
+describe('existing instances and failures', { concurrency: true }, () => {
+  test('onExisting adopt: an app already running is supervised, not submitted again', async () => {
+    const id = cluster.submit('App-adopt');
+    await deployApp(client, TASK_QUEUE, testApp('adopt'));
+    const status = await runningApp('adopt');
+    assert.equal(status.yarnAppId, id);
+    assert.equal(status.attempts.at(-1)?.outcome, 'adopted');
+    assert.equal(cluster.stepRuns('adopt', 'submit').length, 0);
+    await appHandle(client, 'adopt').signal(stopSignal, {});
+  });
+
+  test('onExisting kill: the old instance is killed before the steps run', async () => {
+    const old = cluster.submit('App-kill-existing');
+    await deployApp(client, TASK_QUEUE, testApp('kill-existing', { yarn: { onExisting: 'kill' } }));
+    const status = await runningApp('kill-existing');
+    assert.notEqual(status.yarnAppId, old);
+    assert.equal(cluster.apps().find((a) => a.id === old)?.state, 'KILLED');
+    assert.equal(cluster.live('App-kill-existing').length, 1);
+    await appHandle(client, 'kill-existing').signal(stopSignal, {});
+  });
+
+  test('onExisting fail: the attempt fails with ExistingInstance and nothing is submitted', async () => {
+    cluster.submit('App-fail-existing');
+    await deployApp(client, TASK_QUEUE, testApp('fail-existing', { yarn: { onExisting: 'fail' }, restartPolicy: { maxRestarts: 0 } }));
+    assert.match(await failureOf(appHandle(client, 'fail-existing').result()), /gave up after 0 restarts.*already live/);
+    assert.equal(cluster.stepRuns('fail-existing', 'submit').length, 0);
+  });
+
+  test('a failing step uses the budget and its error is reported', async () => {
+    await deployApp(client, TASK_QUEUE, testApp('bad-step', {
+      restartPolicy: { maxRestarts: 1, backoff: { initial: '100ms', max: '100ms' } },
+      steps: [{ name: 'build', script: ['fail', '3'] }],
+    }));
+    assert.match(await failureOf(appHandle(client, 'bad-step').result()), /gave up after 1 restart; last error: step "build" exited with code 3/);
+    const status = await queryStatus(client, 'bad-step');
+    assert.equal(status.phase, 'Failed');
+    assert.equal(status.attempts.length, 2);
+    assert.ok(status.attempts.every((a) => a.outcome === 'failed' && /code 3/.test(a.error ?? '')));
+  });
+
+  test('edge node unreachable: Degraded, nothing restarted, Running again when it returns', async () => {
+    await deployApp(client, TASK_QUEUE, testApp('degraded', { yarn: { host: 'edge-down', unreachableTimeout: '1h' } }));
+    const running = await runningApp('degraded');
+    const submissions = cluster.stepRuns('degraded', 'submit').length;
+    cluster.setReachable('edge-down', false);
+    try {
+      const degraded = await waitForStatus(client, 'degraded', 'Degraded', (s) => s.phase === 'Degraded');
+      assert.match(degraded.lastError ?? '', /unreachable.*Connection refused/);
+      await new Promise((r) => setTimeout(r, 1_500));
+      assert.equal((await queryStatus(client, 'degraded')).phase, 'Degraded');
+    } finally {
+      cluster.setReachable('edge-down', true);
+    }
+    const back = await waitForStatus(client, 'degraded', 'Running again', (s) => s.phase === 'Running');
+    assert.equal(back.yarnAppId, running.yarnAppId);
+    assert.equal(back.restarts, 0);
+    assert.equal(cluster.stepRuns('degraded', 'submit').length, submissions, 'no resubmission');
+    await appHandle(client, 'degraded').signal(stopSignal, {});
+  });
+
+  test('a BatchJob succeeds when its YARN app finishes SUCCEEDED', async () => {
+    await deployApp(client, TASK_QUEUE, testApp('batch', { kind: 'BatchJob' }));
+    const status = await runningApp('batch');
+    cluster.killFromOutside(status.yarnAppId!, 'FINISHED', 'SUCCEEDED', '');
+    const result = (await appHandle(client, 'batch').result()) as { phase: string };
+    assert.equal(result.phase, 'Succeeded');
   });
 });

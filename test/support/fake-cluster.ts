@@ -109,8 +109,9 @@ export class FakeCluster implements YarnGateway {
     writeFileSync(join(this.dir, `release-${marker}`), '');
   }
 
-  setReachable(reachable: boolean): void {
-    const flag = join(this.dir, 'unreachable');
+  /** Makes one edge node (host) unreachable, like a stopped sshd. */
+  setReachable(host: string, reachable: boolean): void {
+    const flag = join(this.dir, `unreachable-${host}`);
     if (reachable) rmIfExists(flag);
     else writeFileSync(flag, '');
   }
@@ -176,7 +177,7 @@ export class FakeCluster implements YarnGateway {
   // --- plumbing ---
 
   private checkReachable(host: string) {
-    if (existsSync(join(this.dir, 'unreachable'))) {
+    if (existsSync(join(this.dir, `unreachable-${host}`))) {
       throw new YarnUnavailableError(`ssh: connect to host ${host} port 22: Connection refused`);
     }
   }
