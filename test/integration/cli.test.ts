@@ -1,0 +1,163 @@
+// The `kappa` CLI and the real `temporal` CLI against a real dev server, with a worker on the fake cluster.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import type { Client } from '@temporalio/client';
+import { stringify } from 'yaml';
+import type { AppConfig } from '../../src/config/app-config.js';
+import { temporalCliPath, type DevServer } from '../../src/temporal/dev-server.js';
+import { FakeCluster } from '../support/fake-cluster.js';
+import { connectClient, startServer, startWorker, tempDir, testApp, waitFor, waitForStatus, type RunningWorker } from '../support/harness.js';
+
+const run = promisify(execFile);
+const KAPPA = join(__dirname, '..', '..', 'bin', 'kappa');
+
+let server: DevServer;
+let worker: RunningWorker;
+let client: Client;
+let closeClient: () => Promise<void>;
+let cluster: FakeCluster;
+let dir: string;
+let workerConfig: string;
+
+before(async () => {
+  server = await startServer();
+  cluster = new FakeCluster(tempDir('cluster'));
+  worker = await startWorker(server, cluster.deps());
+  ({ client, close: closeClient } = await connectClient(server));
+  dir = tempDir('cli');
+  workerConfig = join(dir, 'worker.yaml');
+  writeFileSync(workerConfig, stringify({ temporal: { address: server.address, taskQueue: 'kappa' } }));
+});
+
+after(async () => {
+  await closeClient?.();
+  await worker?.stop();
+  await server?.stop();
+});
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function kappa(...args: string[]): Promise<Ran> {
+  try {
+    const { stdout, stderr } = await run(KAPPA, ['--worker-config', workerConfig, ...args], { cwd: dir, env: { ...process.env, CI: 'true' } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+async function temporalCli(...args: string[]): Promise<string> {
+  const { stdout } = await run(temporalCliPath(), [...args, '--address', server.address]);
+  return stdout;
+}
+
+function writeApp(config: AppConfig): string {
+  const file = join(dir, `${config.metadata.name}.yaml`);
+  writeFileSync(file, stringify(config));
+  return file;
+}
+
+describe('kappa CLI', { concurrency: true }, () => {
+  test('deploy --wait --json, status --json, list --json, stop: a CI script reads JSON, no human text', async () => {
+    const file = writeApp(testApp('ci-app'));
+    const deployed = await kappa('deploy', file, '--wait', '--timeout', '1m', '--json');
+    assert.equal(deployed.code, 0, deployed.stderr);
+    const report = JSON.parse(deployed.stdout) as { action: string; phase: string; yarnAppId: string; revision: number };
+    assert.equal(report.action, 'started');
+    assert.equal(report.phase, 'Running');
+    assert.match(report.yarnAppId, /^application_\d+_\d+$/);
+    assert.deepEqual(cluster.live('App-ci-app').map((a) => a.id), [report.yarnAppId]);
+
+    const again = await kappa('deploy', file, '--json');
+    assert.equal(again.code, 0);
+    assert.equal((JSON.parse(again.stdout) as { action: string }).action, 'unchanged');
+
+    const status = await kappa('status', 'ci-app', '--json');
+    assert.equal(status.code, 0, status.stderr);
+    const parsed = JSON.parse(status.stdout) as { phase: string; yarnAppId: string; execution: string; lastHeartbeatAt: string };
+    assert.deepEqual([parsed.phase, parsed.yarnAppId, parsed.execution], ['Running', report.yarnAppId, 'RUNNING']);
+    assert.ok(Date.now() - Date.parse(parsed.lastHeartbeatAt) < 60_000);
+
+    const list = await waitFor('list shows the app Running', async () => {
+      const out = await kappa('list', '--json');
+      const apps = JSON.parse(out.stdout) as { app: string; phase: string; yarnAppId: string }[];
+      const app = apps.find((a) => a.app === 'ci-app');
+      return app?.phase === 'Running' && app.yarnAppId === report.yarnAppId ? app : undefined;
+    });
+    assert.equal(list.app, 'ci-app');
+
+    const human = await kappa('status', 'ci-app');
+    assert.match(human.stdout, /phase:\s+Running/);
+
+    const stopped = await kappa('stop', 'ci-app');
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.match(stopped.stdout, /ci-app: Stopped/);
+    assert.deepEqual(cluster.live('App-ci-app'), []);
+    assert.equal((await kappa('stop', 'ci-app')).code, 1, 'stopping a stopped app is an error');
+  });
+
+  test('restart re-runs the steps without using the budget', async () => {
+    const file = writeApp(testApp('cli-restart'));
+    assert.equal((await kappa('deploy', file, '--wait', '--json')).code, 0);
+    const first = await waitForStatus(client, 'cli-restart', 'Running', (s) => s.phase === 'Running');
+    const restarted = await kappa('restart', 'cli-restart');
+    assert.equal(restarted.code, 0, restarted.stderr);
+    const second = await waitForStatus(client, 'cli-restart', 'new instance', (s) => s.phase === 'Running' && s.yarnAppId !== first.yarnAppId);
+    assert.equal(second.restarts, 0);
+    assert.equal((await kappa('stop', 'cli-restart')).code, 0);
+  });
+
+  test('exit codes: invalid config 2 (deploy) and 1 (validate), unknown app 1, --wait timeout 3, usage 2', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'apiVersion: kappa/v1\nkind: StreamingApp\nmetadata: { name: bad }\nspec:\n  yarn: { host: local, appName: X, pollInterval: soon }\n  steps: []\n');
+    const deployBad = await kappa('deploy', bad);
+    assert.equal(deployBad.code, 2);
+    assert.match(deployBad.stderr, /bad\.yaml:5:50: spec\.yarn\.pollInterval: expected a duration/);
+    assert.match(deployBad.stderr, /bad\.yaml:6:10: spec\.steps: needs at least one step/);
+    assert.equal((await kappa('validate', bad)).code, 1);
+    assert.equal((await kappa('status', 'no-such-app')).code, 1);
+    assert.equal((await kappa('frobnicate')).code, 2);
+    assert.equal((await kappa('deploy', bad, '--timeout', 'soon')).code, 2);
+
+    const slow = writeApp(testApp('cli-slow', { steps: [{ name: 'build', script: ['block', 'cli-slow'] }] }));
+    const waited = await kappa('deploy', slow, '--wait', '--timeout', '2s', '--json');
+    assert.equal(waited.code, 3, waited.stderr);
+    assert.equal((JSON.parse(waited.stdout) as { phase: string }).phase, 'Starting');
+    assert.equal((await kappa('stop', 'cli-slow')).code, 0);
+  });
+
+  test('the temporal CLI lists apps by search attribute, queries status, signals stop and restart', async () => {
+    const file = writeApp(testApp('tctl-app'));
+    assert.equal((await kappa('deploy', file, '--wait')).code, 0);
+    const first = await waitForStatus(client, 'tctl-app', 'Running', (s) => s.phase === 'Running');
+
+    const listed = await waitFor('visible by KappaApp', async () => {
+      const out = await temporalCli('workflow', 'list', '--query', "KappaApp='tctl-app' AND KappaPhase='Running'", '--output', 'json');
+      return out.includes('kappa/tctl-app') ? out : undefined;
+    });
+    assert.match(listed, /"workflowId":\s*"kappa\/tctl-app"/);
+
+    const queried = JSON.parse(await temporalCli('workflow', 'query', '--workflow-id', 'kappa/tctl-app', '--type', 'status', '--output', 'json')) as {
+      queryResult: { phase: string; yarnAppId: string }[];
+    };
+    assert.equal(queried.queryResult[0]?.phase, 'Running');
+    assert.equal(queried.queryResult[0]?.yarnAppId, first.yarnAppId);
+
+    await temporalCli('workflow', 'signal', '--workflow-id', 'kappa/tctl-app', '--name', 'restart', '--input', '{"reason":"from temporal CLI"}');
+    const second = await waitForStatus(client, 'tctl-app', 'restarted', (s) => s.phase === 'Running' && s.yarnAppId !== first.yarnAppId);
+    assert.equal(second.attempts.at(-1)?.reason, 'from temporal CLI');
+
+    await temporalCli('workflow', 'signal', '--workflow-id', 'kappa/tctl-app', '--name', 'stop', '--input', '{"reason":"from temporal CLI"}');
+    await waitForStatus(client, 'tctl-app', 'Stopped', (s) => s.phase === 'Stopped');
+    assert.deepEqual(cluster.live('App-tctl-app'), []);
+  });
+});
