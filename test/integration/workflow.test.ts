@@ -6,8 +6,12 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { deployApp } from '../../src/cli/commands/deploy.js';
 import { TASK_QUEUE } from '../../src/common/temporal-names.js';
-import type { DevServer } from '../../src/temporal/dev-server.js';
+import { temporalCliPath, type DevServer } from '../../src/temporal/dev-server.js';
 import { restartSignal, stopSignal } from '../../src/workflows/definitions.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { Worker } from '@temporalio/worker';
 import { FakeCluster } from '../support/fake-cluster.js';
 import {
   appHandle,
@@ -19,6 +23,7 @@ import {
   testApp,
   waitFor,
   waitForStatus,
+  workflowBundle,
   type RunningWorker,
 } from '../support/harness.js';
 
@@ -305,5 +310,29 @@ describe('existing instances and failures', { concurrency: true }, () => {
     cluster.killFromOutside(status.yarnAppId!, 'FINISHED', 'SUCCEEDED', '');
     const result = (await appHandle(client, 'batch').result()) as { phase: string };
     assert.equal(result.phase, 'Succeeded');
+  });
+});
+
+describe('determinism', () => {
+  test('every history recorded above replays against the workflow code', async () => {
+    const histories: { workflowId: string; runId: string; history: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>> }[] = [];
+    for await (const wf of client.workflow.list({ query: "WorkflowType = 'appWorkflow' AND ExecutionStatus != 'Running'" })) {
+      const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+      histories.push({ workflowId: wf.workflowId, runId: wf.runId, history });
+    }
+    assert.ok(histories.length >= 10, `replaying ${histories.length} histories`);
+    const results = Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories);
+    for await (const result of results) assert.equal(result.error, undefined, `${result.workflowId}: ${String(result.error)}`);
+
+    // KAPPA_RECORD_HISTORIES=1 refreshes the committed fixtures that replay.test.ts checks future code against.
+    if (process.env.KAPPA_RECORD_HISTORIES === '1') {
+      const dir = join(__dirname, '..', 'fixtures', 'histories');
+      mkdirSync(dir, { recursive: true });
+      // The format `temporal workflow show --output json` prints, which is what operators would hand us too.
+      for (const { workflowId, runId } of histories) {
+        const json = execFileSync(temporalCliPath(), ['workflow', 'show', '--workflow-id', workflowId, '--run-id', runId, '--output', 'json', '--address', server.address]);
+        writeFileSync(join(dir, `${workflowId.replace(/\//g, '_')}-${runId.slice(0, 8)}.json`), json);
+      }
+    }
   });
 });
