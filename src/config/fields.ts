@@ -1,6 +1,5 @@
 // Field schemas shared by the app and worker configs.
 import { z } from 'zod';
-import { parseDuration } from '../common/duration.js';
 
 export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -20,9 +19,10 @@ export const dns1123Subdomain = z
     'must be a DNS-1123 subdomain: lower-case letters, digits, "-" and "."',
   );
 
-export const duration = z
-  .string()
-  .refine((text) => parseDuration(text) !== undefined, 'expected a duration such as 10s, 1h30m or 250ms');
+/** What parseDuration accepts, as a pattern the JSON Schema can carry too. */
+export const DURATION_PATTERN = /^(?=\d)(\d+d)?(\d+h)?(\d+m(?!s))?(\d+s)?(\d+ms)?$/;
+
+export const duration = z.string().regex(DURATION_PATTERN, 'expected a duration such as 10s, 1h30m or 250ms');
 
 export const nonEmptyString = z.string().min(1, 'must not be empty');
 

@@ -53,7 +53,12 @@ export function parseYaml(file: string, text: string): YamlSource {
   const problems = docs.flatMap((doc) => [...doc.errors, ...doc.warnings].filter((e) => e.name === 'YAMLParseError'));
   if (problems.length > 0) {
     throw new ConfigError(
-      problems.map((e) => at(e.pos[0], { path: [], message: `YAML syntax: ${e.message.split('\n')[0] ?? e.code}` })),
+      problems.map((e) => {
+        const message = `YAML syntax: ${e.message.split('\n')[0] ?? e.code}`;
+        // The parser notices an unclosed quote or bracket where it gives up; point at where it was opened.
+        const opened = /closing|end with a/.test(message) ? unclosedOpener(text, e.pos[0]) : undefined;
+        return at(opened ?? e.pos[0], { path: [], message: opened === undefined ? message : `${message} (opened here)` });
+      }),
     );
   }
   const [doc, second] = docs;
@@ -91,4 +96,26 @@ function offsetOf(doc: Document, issue: ConfigIssue): number {
     }
   }
   return offset;
+}
+
+/** The offset of the quote or flow bracket still open at `end`, scanning plain YAML; undefined if none. */
+function unclosedOpener(text: string, end: number): number | undefined {
+  const flow: number[] = [];
+  let quote: { char: string; at: number } | undefined;
+  for (let i = 0; i < end && i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (quote.char === '"' && c === '\\') i++;
+      else if (c === quote.char) {
+        if (c === "'" && text[i + 1] === "'") i++;
+        else quote = undefined;
+      }
+    } else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      while (i < end && text[i] !== '\n') i++;
+    } else if ((c === '"' || c === "'") && (i === 0 || /[\s:,[{]/.test(text[i - 1]!))) {
+      quote = { char: c, at: i };
+    } else if (c === '{' || c === '[') flow.push(i);
+    else if (c === '}' || c === ']') flow.pop();
+  }
+  return quote?.at ?? flow.at(-1);
 }
