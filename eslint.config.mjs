@@ -26,13 +26,20 @@ export default tseslint.config(
         'error',
         {
           paths: [
-            ...nodeBuiltins.map((name) => ({ name, message: 'Workflow code must be deterministic: no Node built-ins.' })),
+            ...nodeBuiltins.map((name) => ({
+              name,
+              message: 'Workflow code must be deterministic: no Node built-ins.',
+            })),
             { name: 'ssh2', message: 'SSH belongs in activities.' },
             { name: '@kubernetes/client-node', message: 'Kubernetes belongs in activities.' },
             { name: '@temporalio/activity', message: 'Import activity types with `import type`.' },
           ],
           patterns: [
-            { group: ['**/activities/*', '**/activities'], allowTypeImports: true, message: 'Import activities with `import type`.' },
+            {
+              group: ['**/activities/*', '**/activities'],
+              allowTypeImports: true,
+              message: 'Import activities with `import type`.',
+            },
           ],
         },
       ],
@@ -40,6 +47,16 @@ export default tseslint.config(
   },
   {
     files: ['test/**/*.ts'],
-    rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
+    rules: {
+      // node:test's test() and describe() return promises the runner itself awaits.
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] },
+          ],
+        },
+      ],
+    },
   },
 );

@@ -5,5 +5,11 @@ cd "$(dirname "$0")/.."
 # Obtain the Temporal CLI first (a cold build takes minutes), so no test file times out waiting for it.
 bash scripts/ensure-temporal-cli.sh >/dev/null
 files=("$@")
-if [ ${#files[@]} -eq 0 ]; then files=(test/unit/*.test.ts test/integration/*.test.ts); fi
+if [ ${#files[@]} -eq 0 ]; then
+  # The whole suite also holds the code to its checks: types, lint rules (workflow sandbox), formatting.
+  npx tsc -p tsconfig.json --noEmit
+  npx eslint .
+  npx prettier --check . >/dev/null
+  files=(test/unit/*.test.ts test/integration/*.test.ts)
+fi
 exec node --import tsx --test --test-concurrency=2 --test-timeout=600000 --test-reporter=spec "${files[@]}"

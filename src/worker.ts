@@ -5,7 +5,12 @@ import { createActivities } from './activities/index.js';
 import type { KappaDeps } from './activities/deps.js';
 import { productionDeps } from './activities/production.js';
 import { durationMs } from './common/duration.js';
-import { loadWorkerConfig, temporalSettings, type TemporalConnectionSettings, type WorkerConfig } from './config/worker-config.js';
+import {
+  loadWorkerConfig,
+  temporalSettings,
+  type TemporalConnectionSettings,
+  type WorkerConfig,
+} from './config/worker-config.js';
 import { connectionOptions } from './temporal/connection.js';
 
 export const WORKFLOWS_PATH = join(__dirname, 'workflows');
@@ -19,14 +24,18 @@ export interface KappaWorkerOptions {
   identity?: string;
 }
 
-export async function createKappaWorker(options: KappaWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+export async function createKappaWorker(
+  options: KappaWorkerOptions,
+): Promise<{ worker: Worker; connection: NativeConnection }> {
   const connection = await NativeConnection.connect(connectionOptions(options.settings));
   const worker = await Worker.create({
     connection,
     namespace: options.settings.namespace,
     taskQueue: options.settings.taskQueue,
     activities: createActivities(options.deps),
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: WORKFLOWS_PATH }),
     // Cancellation reaches an activity through a heartbeat: send them often so a stop is prompt.
     defaultHeartbeatThrottleInterval: '2s',
     maxHeartbeatThrottleInterval: '2s',
@@ -43,7 +52,9 @@ export async function runWorker(config: WorkerConfig, settings: TemporalConnecti
     deps: productionDeps(config),
     shutdownGraceTimeMs: durationMs(config.shutdownGraceTime),
   });
-  console.error(`kappa worker: task queue ${settings.taskQueue} on ${settings.address} (namespace ${settings.namespace})`);
+  console.error(
+    `kappa worker: task queue ${settings.taskQueue} on ${settings.address} (namespace ${settings.namespace})`,
+  );
   try {
     await worker.run();
   } finally {

@@ -75,8 +75,10 @@ export function createActivities(deps: KappaDeps) {
           latest = details ?? latest;
           ctx.heartbeat(latest);
         },
-        previousDetails: ctx.info.heartbeatDetails,
-        log: (message, fields) => ctx.log.info(message, logFields(input, { step: step.name, ...fields })),
+        previousDetails: ctx.info.heartbeatDetails as unknown,
+        log: (message, fields) => {
+          ctx.log.info(message, logFields(input, { step: step.name, ...fields }));
+        },
       };
       stepCtx.log('step started', { kind });
       try {
@@ -171,7 +173,10 @@ export function createActivities(deps: KappaDeps) {
             if (input.degradedSince === undefined && failedPolls >= FAILED_POLLS_BEFORE_DEGRADED) {
               return { kind: 'unreachable', since: firstFailureAt, error: err.message };
             }
-            if (input.degradedSince !== undefined && Date.now() - input.degradedSince >= input.unreachableTimeoutMs) {
+            if (
+              input.degradedSince !== undefined &&
+              Date.now() - input.degradedSince >= input.unreachableTimeoutMs
+            ) {
               throw ApplicationFailure.create({
                 type: FailureType.EdgeNodeUnreachable,
                 nonRetryable: true,
@@ -203,7 +208,9 @@ export function createActivities(deps: KappaDeps) {
           if (stillLive.length === 0) return { killed: [...ids] };
           if (Date.now() - started > KILL_CONFIRM_TIMEOUT_MS) {
             // Retryable: the next attempt kills again.
-            throw new Error(`still live after kill: ${stillLive.map((a) => `${a.id} (${a.state})`).join(', ')}`);
+            throw new Error(
+              `still live after kill: ${stillLive.map((a) => `${a.id} (${a.state})`).join(', ')}`,
+            );
           }
           await sleepOrCancel(1_000);
         }

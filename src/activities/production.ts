@@ -17,6 +17,10 @@ export function productionDeps(_config: WorkerConfig): KappaDeps {
         message: `this Kappa build has no ${what} yet`,
       }),
     );
-  const yarn: YarnGateway = { listLive: missing('YARN gateway'), status: missing('YARN gateway'), kill: missing('YARN gateway') };
+  const yarn: YarnGateway = {
+    listLive: missing('YARN gateway'),
+    status: missing('YARN gateway'),
+    kill: missing('YARN gateway'),
+  };
   return { steps: {}, yarn };
 }

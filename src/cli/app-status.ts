@@ -20,7 +20,11 @@ export async function readAppStatus(
     .map((a) => a.lastHeartbeatTime)
     .filter((t): t is NonNullable<typeof t> => t !== null && t !== undefined)
     .map((t) => new Date(Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString());
-  const lastHeartbeatAt = [status.lastHeartbeatAt, ...heartbeats].filter((t): t is string => t !== null).sort().at(-1) ?? null;
+  const lastHeartbeatAt =
+    [status.lastHeartbeatAt, ...heartbeats]
+      .filter((t): t is string => t !== null)
+      .sort()
+      .at(-1) ?? null;
   return {
     ...status,
     lastHeartbeatAt,
@@ -42,5 +46,7 @@ export function ageOf(iso: string | null, now = Date.now()): string {
 /** Left-aligned columns, the way `kubectl get` prints them. */
 export function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n');
+  return rows
+    .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  '))
+    .join('\n');
 }

@@ -1,7 +1,12 @@
 // What every command gets: the worker config, Temporal settings and a lazily opened client.
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { workflowId } from '../common/temporal-names.js';
-import { loadWorkerConfig, temporalSettings, type TemporalConnectionSettings, type WorkerConfig } from '../config/worker-config.js';
+import {
+  loadWorkerConfig,
+  temporalSettings,
+  type TemporalConnectionSettings,
+  type WorkerConfig,
+} from '../config/worker-config.js';
 import { connectionOptions } from '../temporal/connection.js';
 import { CliError } from './errors.js';
 
@@ -34,7 +39,10 @@ export class CliContext {
   }
 
   get settings(): TemporalConnectionSettings {
-    return temporalSettings(this.workerConfig, { address: this.options.address, namespace: this.options.namespace });
+    return temporalSettings(this.workerConfig, {
+      address: this.options.address,
+      namespace: this.options.namespace,
+    });
   }
 
   client(): Promise<Client> {
@@ -58,7 +66,8 @@ export class CliContext {
       const description = await handle.describe();
       return { handle, description };
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new CliError(`unknown app "${app}" (no workflow ${workflowId(app)})`);
+      if (err instanceof WorkflowNotFoundError)
+        throw new CliError(`unknown app "${app}" (no workflow ${workflowId(app)})`);
       throw err;
     }
   }

@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, formatLocated } from '../config/yaml-source.js';
 import { runWorker } from '../worker.js';
 import { deployCommand } from './commands/deploy.js';
-import { devCommand } from './commands/dev.js';
+import { DEFAULT_UI_PORT, devCommand } from './commands/dev.js';
 import { restartCommand, stopCommand } from './commands/control.js';
 import { listCommand, statusCommand } from './commands/inspect.js';
 import { renderCommand, validateCommand } from './commands/validate.js';
@@ -15,8 +15,14 @@ export async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.ok;
   const program = new Command('kappa')
     .description('Keeps Spark applications alive on Hadoop YARN, driven by Temporal')
-    .option('--worker-config <path>', 'worker config file (default config/worker.yaml, or $KAPPA_WORKER_CONFIG)')
-    .option('--address <host:port>', 'Temporal frontend address (overrides the worker config and $TEMPORAL_ADDRESS)')
+    .option(
+      '--worker-config <path>',
+      'worker config file (default config/worker.yaml, or $KAPPA_WORKER_CONFIG)',
+    )
+    .option(
+      '--address <host:port>',
+      'Temporal frontend address (overrides the worker config and $TEMPORAL_ADDRESS)',
+    )
     .option('--namespace <name>', 'Temporal namespace (overrides the worker config and $TEMPORAL_NAMESPACE)')
     .showHelpAfterError()
     .exitOverride()
@@ -43,12 +49,18 @@ export async function main(argv: string[]): Promise<number> {
     .option('--wait', 'wait until the YARN app is RUNNING (a batch run: done)')
     .option('--timeout <duration>', 'how long --wait waits', '10m')
     .option('--json', 'print the result as JSON')
-    .action(run((files: string[], options: { wait?: boolean; timeout: string; json?: boolean }) => deployCommand(context(), files, options)));
+    .action(
+      run((files: string[], options: { wait?: boolean; timeout: string; json?: boolean }) =>
+        deployCommand(context(), files, options),
+      ),
+    );
   program
     .command('status [app]')
     .description('phase, step, restarts, YARN app id, last heartbeat, last error (all apps without APP)')
     .option('--json', 'print JSON')
-    .action(run((app: string | undefined, options: { json?: boolean }) => statusCommand(context(), app, options)));
+    .action(
+      run((app: string | undefined, options: { json?: boolean }) => statusCommand(context(), app, options)),
+    );
   program
     .command('list')
     .description('all apps')
@@ -60,7 +72,11 @@ export async function main(argv: string[]): Promise<number> {
     .option('--leave-running', 'leave the YARN application running')
     .option('--reason <text>', 'recorded with the stop')
     .option('--timeout <duration>', 'how long to wait for the stop to finish', '5m')
-    .action(run((app: string, options: { leaveRunning?: boolean; reason?: string; timeout: string }) => stopCommand(context(), app, options)));
+    .action(
+      run((app: string, options: { leaveRunning?: boolean; reason?: string; timeout: string }) =>
+        stopCommand(context(), app, options),
+      ),
+    );
   program
     .command('restart <app>')
     .description('re-run the steps now; not counted against the restart budget')
@@ -78,7 +94,8 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('dev')
     .description('a local Temporal dev server (UI on http://localhost:8233) and a worker')
-    .action(run(() => devCommand(context())));
+    .option('--ui-port <port>', 'Temporal Web UI port', String(DEFAULT_UI_PORT))
+    .action(run((options: { uiPort: string }) => devCommand(context(), options)));
   program.addOption(new Option('--debug', 'print stack traces').hideHelp());
 
   try {

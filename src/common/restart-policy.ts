@@ -26,13 +26,16 @@ export function backoffDelayMs(backoff: BackoffPolicy, restart: number): number 
 }
 
 /** Whether an app that has been RUNNING since `runningSince` has earned a fresh budget at `now`. */
-export function hasEarnedReset(policy: RestartPolicyMs, runningSince: number | undefined, now: number): boolean {
+export function hasEarnedReset(
+  policy: RestartPolicyMs,
+  runningSince: number | undefined,
+  now: number,
+): boolean {
   return runningSince !== undefined && now - runningSince >= policy.resetAfterMs;
 }
 
 export type FailureDecision =
-  | { kind: 'restart'; budget: RestartBudget; delayMs: number }
-  | { kind: 'giveUp'; budget: RestartBudget };
+  { kind: 'restart'; budget: RestartBudget; delayMs: number } | { kind: 'giveUp'; budget: RestartBudget };
 
 /**
  * What to do when the app failed at `now`. An app that ran for `resetAfter` first gets its count reset, so

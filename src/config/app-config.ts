@@ -7,7 +7,10 @@ export const API_VERSION = 'kappa/v1';
 /** A host from the worker config, or `local` for the worker's own host. */
 export const hostRef = z
   .string()
-  .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'must be a host name from the worker config, or "local"');
+  .regex(
+    /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/,
+    'must be a host name from the worker config, or "local"',
+  );
 
 const env = z.record(envVarName, z.string()).describe('Environment variables (values are strings)');
 
@@ -56,7 +59,11 @@ export const podStepSchema = z.strictObject({
 export const sshStepSchema = z
   .strictObject({
     host: hostRef,
-    command: z.array(z.string()).min(1, 'must not be empty').optional().describe('argv: each element is shell-quoted'),
+    command: z
+      .array(z.string())
+      .min(1, 'must not be empty')
+      .optional()
+      .describe('argv: each element is shell-quoted'),
     script: nonEmptyString.optional().describe('A shell script, run with `sh -e` on the host'),
     env: env.optional(),
     timeout: duration.default('10m'),
@@ -87,7 +94,9 @@ export const yarnSchema = z.strictObject({
   pollInterval: duration.default('10s'),
   unreachableTimeout: duration.default('15m'),
   onExisting: z.enum(OnExisting).default('adopt'),
-  appearTimeout: duration.default('5m').describe('How long to wait for the app to show up in YARN after the steps'),
+  appearTimeout: duration
+    .default('5m')
+    .describe('How long to wait for the app to show up in YARN after the steps'),
 });
 
 export const restartPolicySchema = z.strictObject({

@@ -78,9 +78,13 @@ function tooSmall(issue: z.core.$ZodIssueTooSmall): string {
     case 'int':
       return `expected number ${issue.inclusive ? '>=' : '>'} ${min}`;
     case 'array':
-      return issue.message.startsWith('Too small') ? `expected at least ${min} item${min === 1 ? '' : 's'}` : issue.message;
+      return issue.message.startsWith('Too small')
+        ? `expected at least ${min} item${min === 1 ? '' : 's'}`
+        : issue.message;
     case 'string':
-      return issue.message.startsWith('Too small') ? `expected at least ${min} character${min === 1 ? '' : 's'}` : issue.message;
+      return issue.message.startsWith('Too small')
+        ? `expected at least ${min} character${min === 1 ? '' : 's'}`
+        : issue.message;
     default:
       return issue.message;
   }

@@ -68,7 +68,9 @@ export function loadAppFiles(files: readonly string[], context: RuleContext = {}
     const { name } = app.config.metadata;
     const other = byName.get(name);
     if (other) {
-      issues.push(locateIn(app.file, ['metadata', 'name'], `app "${name}" is also declared in ${other.file}`));
+      issues.push(
+        locateIn(app.file, ['metadata', 'name'], `app "${name}" is also declared in ${other.file}`),
+      );
     } else byName.set(name, app);
     const yarnKey = `${app.config.spec.yarn.host}\u0000${app.config.spec.yarn.appName}`;
     const sameYarn = byYarnApp.get(yarnKey);

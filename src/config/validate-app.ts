@@ -55,7 +55,10 @@ function checkRules(config: AppConfig, context: RuleContext): ConfigIssue[] {
   const checkHost = (host: string, path: (string | number)[]) => {
     if (host === 'local' || context.knownHosts === undefined || context.knownHosts.includes(host)) return;
     const known = context.knownHosts.length > 0 ? context.knownHosts.join(', ') : 'none';
-    issues.push({ path, message: `unknown host "${host}"; the worker config has: ${known} (or use "local")` });
+    issues.push({
+      path,
+      message: `unknown host "${host}"; the worker config has: ${known} (or use "local")`,
+    });
   };
   checkHost(spec.yarn.host, ['spec', 'yarn', 'host']);
 
@@ -64,8 +67,14 @@ function checkRules(config: AppConfig, context: RuleContext): ConfigIssue[] {
     const containers = step.pod
       ? [
           { path: ['spec', 'steps', i, 'pod'], env: step.pod.env },
-          ...step.pod.initContainers.map((c, j) => ({ path: ['spec', 'steps', i, 'pod', 'initContainers', j], env: c.env })),
-          ...step.pod.sidecars.map((c, j) => ({ path: ['spec', 'steps', i, 'pod', 'sidecars', j], env: c.env })),
+          ...step.pod.initContainers.map((c, j) => ({
+            path: ['spec', 'steps', i, 'pod', 'initContainers', j],
+            env: c.env,
+          })),
+          ...step.pod.sidecars.map((c, j) => ({
+            path: ['spec', 'steps', i, 'pod', 'sidecars', j],
+            env: c.env,
+          })),
         ]
       : [{ path: ['spec', 'steps', i, 'ssh'], env: step.ssh?.env }];
     for (const { path, env } of containers) {
@@ -73,7 +82,8 @@ function checkRules(config: AppConfig, context: RuleContext): ConfigIssue[] {
         if (SECRET_LOOKING_NAME.test(name)) {
           issues.push({
             path: [...path, 'env', name],
-            message: 'looks like a secret: use secretEnv (pod steps) or the host environment, never an inline value',
+            message:
+              'looks like a secret: use secretEnv (pod steps) or the host environment, never an inline value',
           });
         }
       }
@@ -82,11 +92,17 @@ function checkRules(config: AppConfig, context: RuleContext): ConfigIssue[] {
       const names = new Map<string, string>();
       const add = (name: string, path: (string | number)[]) => {
         const other = names.get(name);
-        if (other) issues.push({ path, message: `container name "${name}" is used twice in this pod (also ${other})` });
+        if (other)
+          issues.push({
+            path,
+            message: `container name "${name}" is used twice in this pod (also ${other})`,
+          });
         else names.set(name, formatPath(path));
       };
       add('main', ['spec', 'steps', i, 'pod']);
-      step.pod.initContainers.forEach((c, j) => add(c.name, ['spec', 'steps', i, 'pod', 'initContainers', j, 'name']));
+      step.pod.initContainers.forEach((c, j) =>
+        add(c.name, ['spec', 'steps', i, 'pod', 'initContainers', j, 'name']),
+      );
       step.pod.sidecars.forEach((c, j) => add(c.name, ['spec', 'steps', i, 'pod', 'sidecars', j, 'name']));
     }
   });

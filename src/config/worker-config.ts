@@ -70,7 +70,12 @@ export interface TemporalConnectionSettings {
 export function loadWorkerConfig(path?: string, env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const file = path ?? env.KAPPA_WORKER_CONFIG ?? DEFAULT_WORKER_CONFIG_PATH;
   let raw: unknown = {};
-  let locate = (issue: { path: readonly (string | number)[]; message: string }) => ({ file, line: 1, col: 1, ...issue });
+  let locate = (issue: { path: readonly (string | number)[]; message: string }) => ({
+    file,
+    line: 1,
+    col: 1,
+    ...issue,
+  });
   if (path !== undefined || env.KAPPA_WORKER_CONFIG !== undefined || existsSync(file)) {
     const source = readYamlFile(file);
     raw = source.value;
@@ -101,7 +106,10 @@ export function temporalSettings(
   };
   const anyTlsEnv = Object.values(tlsFromEnv).some((v) => v !== undefined);
   if (config.temporal.tls || anyTlsEnv) {
-    settings.tls = { ...config.temporal.tls, ...Object.fromEntries(Object.entries(tlsFromEnv).filter(([, v]) => v)) };
+    settings.tls = {
+      ...config.temporal.tls,
+      ...Object.fromEntries(Object.entries(tlsFromEnv).filter(([, v]) => v)),
+    };
   } else if (env.TEMPORAL_TLS === 'true' || settings.apiKey) {
     settings.tls = true;
   }

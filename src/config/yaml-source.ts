@@ -1,6 +1,15 @@
 // YAML loading that keeps positions, so every config error can say FILE:LINE:COL.
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import {
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseAllDocuments,
+  type Document,
+  type Node,
+} from 'yaml';
 import { formatIssue, type ConfigIssue } from './issues.js';
 
 export interface Located {
@@ -27,7 +36,7 @@ export interface YamlSource {
   file: string;
   value: unknown;
   /** Where `issue.path` points in the file, falling back to the nearest enclosing node that exists. */
-  locate(issue: ConfigIssue): LocatedIssue;
+  locate: (issue: ConfigIssue) => LocatedIssue;
 }
 
 export function readYamlFile(file: string): YamlSource {
@@ -44,32 +53,45 @@ export function readYamlFile(file: string): YamlSource {
 export function parseYaml(file: string, text: string): YamlSource {
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  const at = (offset: number, issue: ConfigIssue): LocatedIssue => ({ file, ...lineCounter.linePos(offset), ...issue });
+  const at = (offset: number, issue: ConfigIssue): LocatedIssue => ({
+    file,
+    ...lineCounter.linePos(offset),
+    ...issue,
+  });
 
   if (!Array.isArray(docs)) {
     // An empty stream comes back as an EmptyStream, not an array.
     throw new ConfigError([at(0, { path: [], message: 'empty file: expected a config document' })]);
   }
-  const problems = docs.flatMap((doc) => [...doc.errors, ...doc.warnings].filter((e) => e.name === 'YAMLParseError'));
+  const problems = docs.flatMap((doc) =>
+    [...doc.errors, ...doc.warnings].filter((e) => e.name === 'YAMLParseError'),
+  );
   if (problems.length > 0) {
     throw new ConfigError(
       problems.map((e) => {
         const message = `YAML syntax: ${e.message.split('\n')[0] ?? e.code}`;
         // The parser notices an unclosed quote or bracket where it gives up; point at where it was opened.
         const opened = /closing|end with a/.test(message) ? unclosedOpener(text, e.pos[0]) : undefined;
-        return at(opened ?? e.pos[0], { path: [], message: opened === undefined ? message : `${message} (opened here)` });
+        return at(opened ?? e.pos[0], {
+          path: [],
+          message: opened === undefined ? message : `${message} (opened here)`,
+        });
       }),
     );
   }
   const [doc, second] = docs;
   if (second) {
-    throw new ConfigError([at(second.range[0], { path: [], message: 'one config per file: found a second YAML document' })]);
+    throw new ConfigError([
+      at(second.range[0], { path: [], message: 'one config per file: found a second YAML document' }),
+    ]);
   }
   if (!doc || doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
     throw new ConfigError([at(0, { path: [], message: 'empty file: expected a config document' })]);
   }
   if (!isMap(doc.contents)) {
-    throw new ConfigError([at(doc.contents.range?.[0] ?? 0, { path: [], message: 'expected a mapping of keys to values' })]);
+    throw new ConfigError([
+      at(doc.contents.range?.[0] ?? 0, { path: [], message: 'expected a mapping of keys to values' }),
+    ]);
   }
   const value: unknown = doc.toJS({ maxAliasCount: 100 });
   return { file, value, locate: (issue) => at(offsetOf(doc, issue), issue) };
@@ -81,7 +103,9 @@ function offsetOf(doc: Document, issue: ConfigIssue): number {
   for (const [i, part] of issue.path.entries()) {
     const last = i === issue.path.length - 1;
     if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(part));
+      const pair = node.items.find(
+        (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(part),
+      );
       if (!pair) return offset;
       const keyNode = pair.key as Node;
       if (last && issue.atKey) return keyNode.range?.[0] ?? offset;

@@ -99,7 +99,11 @@ class AppRun {
 
   async run(): Promise<AppStatus> {
     this.installHandlers();
-    let next: Next = this.input.carried?.resume ?? { kind: 'start', from: this.firstStep(), reason: 'deployed' };
+    let next: Next = this.input.carried?.resume ?? {
+      kind: 'start',
+      from: this.firstStep(),
+      reason: 'deployed',
+    };
     if (next.kind === 'supervise') this.yarnAppId = next.appId;
     this.sync();
     try {
@@ -112,7 +116,9 @@ class AppRun {
     } catch (err) {
       if (!isCancellation(err)) throw err;
       // A cancelled workflow (Temporal UI, `temporal workflow cancel`) is a stop: never orphan the app.
-      await CancellationScope.nonCancellable(() => this.stop({ kind: 'stop', leaveRunning: false, reason: 'cancelled' }));
+      await CancellationScope.nonCancellable(() =>
+        this.stop({ kind: 'stop', leaveRunning: false, reason: 'cancelled' }),
+      );
       throw err;
     }
   }
@@ -132,7 +138,11 @@ class AppRun {
 
   private installHandlers(): void {
     setHandler(stopSignal, (request) => {
-      this.pending = { kind: 'stop', leaveRunning: request?.leaveRunning ?? false, reason: request?.reason ?? 'stop signal' };
+      this.pending = {
+        kind: 'stop',
+        leaveRunning: request?.leaveRunning ?? false,
+        reason: request?.reason ?? 'stop signal',
+      };
     });
     setHandler(restartSignal, (request) => {
       if (this.pending?.kind === 'stop') return; // a stop wins over anything else
@@ -148,7 +158,11 @@ class AppRun {
           this.config = result.config;
           this.revision += 1;
           if (this.pending?.kind !== 'stop') {
-            this.pending = { kind: 'restart', reason: `deploy revision ${this.revision}`, from: this.firstStep() };
+            this.pending = {
+              kind: 'restart',
+              reason: `deploy revision ${this.revision}`,
+              from: this.firstStep(),
+            };
           }
           this.sync();
         }
@@ -160,9 +174,12 @@ class AppRun {
           if (!result.ok) throw new Error(result.issues.map(formatIssue).join('\n'));
           const { metadata, kind } = result.config;
           if (metadata.name !== this.config.metadata.name) {
-            throw new Error(`metadata.name: this workflow runs "${this.config.metadata.name}", not "${metadata.name}"`);
+            throw new Error(
+              `metadata.name: this workflow runs "${this.config.metadata.name}", not "${metadata.name}"`,
+            );
           }
-          if (kind !== this.config.kind) throw new Error(`kind: this app is a ${this.config.kind}, not a ${kind}`);
+          if (kind !== this.config.kind)
+            throw new Error(`kind: this app is a ${this.config.kind}, not a ${kind}`);
           if (this.pending?.kind === 'stop' || this.phase === Phase.Stopping) {
             throw new Error('the app is stopping; deploy again once it has stopped');
           }
@@ -249,7 +266,12 @@ class AppRun {
 
     let submittedId: string | undefined;
     const steps = this.config.spec.steps;
-    for (const step of steps.slice(Math.max(0, steps.findIndex((s) => s.name === from)))) {
+    for (const step of steps.slice(
+      Math.max(
+        0,
+        steps.findIndex((s) => s.name === from),
+      ),
+    )) {
       this.step = step.name;
       const timeoutMs = durationMs((step.pod ?? step.ssh)!.timeout);
       const result = await activities({
@@ -324,7 +346,11 @@ class AppRun {
     }
     if (outcome.kind === 'error') return this.onFailure(outcome.error);
     const report = outcome.value;
-    if (this.config.kind === 'BatchJob' && report.state === 'FINISHED' && report.finalStatus === 'SUCCEEDED') {
+    if (
+      this.config.kind === 'BatchJob' &&
+      report.state === 'FINISHED' &&
+      report.finalStatus === 'SUCCEEDED'
+    ) {
       this.lastError = null;
       this.setPhase(Phase.Succeeded);
       return { kind: 'finished' };
@@ -349,7 +375,11 @@ class AppRun {
       () => workflowInfo().continueAsNewSuggested,
     );
     if (outcome.kind === 'interrupted') return { kind: 'backoff', until, from };
-    return { kind: 'start', from, reason: `restart ${this.restarts} of ${this.config.spec.restartPolicy.maxRestarts}` };
+    return {
+      kind: 'start',
+      from,
+      reason: `restart ${this.restarts} of ${this.config.spec.restartPolicy.maxRestarts}`,
+    };
   }
 
   private async handlePending(request: PendingRequest, next: Next): Promise<Next> {
@@ -386,7 +416,7 @@ class AppRun {
     this.setPhase(Phase.Stopped);
   }
 
-  private async onFailure(err: unknown, record?: AttemptRecord): Promise<Next> {
+  private onFailure(err: unknown, record?: AttemptRecord): Next {
     const message = describeFailure(err);
     this.lastError = message;
     if (record) this.endAttempt(record, 'failed', message);
@@ -419,7 +449,10 @@ class AppRun {
    * Runs `work` until it ends, a stop/restart arrives, or `alsoWhen` holds. On interruption the work is cancelled
    * and awaited, so activities finish their clean-up before the workflow moves on.
    */
-  private async interruptible<T>(work: () => Promise<T>, alsoWhen: () => boolean = () => false): Promise<Outcome<T>> {
+  private async interruptible<T>(
+    work: () => Promise<T>,
+    alsoWhen: () => boolean = () => false,
+  ): Promise<Outcome<T>> {
     let outcome: Outcome<T> | undefined;
     const scope = new CancellationScope();
     const running = scope.run(work).then(
@@ -448,7 +481,11 @@ class AppRun {
     this.heard();
   }
 
-  private endAttempt(record: AttemptRecord, outcome: NonNullable<AttemptRecord['outcome']>, error?: string): void {
+  private endAttempt(
+    record: AttemptRecord,
+    outcome: NonNullable<AttemptRecord['outcome']>,
+    error?: string,
+  ): void {
     record.endedAt = new Date().toISOString();
     record.outcome = outcome;
     if (error) record.error = error;
@@ -535,7 +572,8 @@ function describeFailure(err: unknown): string {
   while (typeof current === 'object' && current !== null && 'message' in current) {
     const { name, message, cause } = current as { name?: unknown; message?: unknown; cause?: unknown };
     const isWrapper = name === 'ActivityFailure' || name === 'ChildWorkflowFailure';
-    if (!isWrapper && typeof message === 'string' && message && !messages.includes(message)) messages.push(message);
+    if (!isWrapper && typeof message === 'string' && message && !messages.includes(message))
+      messages.push(message);
     current = cause;
   }
   return messages.join(': ') || String(err);
@@ -545,7 +583,9 @@ function describeFailure(err: unknown): string {
 function stableJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
       : v,
   );
 }

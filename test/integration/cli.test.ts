@@ -10,7 +10,16 @@ import { stringify } from 'yaml';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { temporalCliPath, type DevServer } from '../../src/temporal/dev-server.js';
 import { FakeCluster } from '../support/fake-cluster.js';
-import { connectClient, startServer, startWorker, tempDir, testApp, waitFor, waitForStatus, type RunningWorker } from '../support/harness.js';
+import {
+  connectClient,
+  startServer,
+  startWorker,
+  tempDir,
+  testApp,
+  waitFor,
+  waitForStatus,
+  type RunningWorker,
+} from '../support/harness.js';
 
 const run = promisify(execFile);
 const KAPPA = join(__dirname, '..', '..', 'bin', 'kappa');
@@ -47,7 +56,10 @@ interface Ran {
 
 async function kappa(...args: string[]): Promise<Ran> {
   try {
-    const { stdout, stderr } = await run(KAPPA, ['--worker-config', workerConfig, ...args], { cwd: dir, env: { ...process.env, CI: 'true' } });
+    const { stdout, stderr } = await run(KAPPA, ['--worker-config', workerConfig, ...args], {
+      cwd: dir,
+      env: { ...process.env, CI: 'true' },
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -71,11 +83,19 @@ describe('kappa CLI', { concurrency: true }, () => {
     const file = writeApp(testApp('ci-app'));
     const deployed = await kappa('deploy', file, '--wait', '--timeout', '1m', '--json');
     assert.equal(deployed.code, 0, deployed.stderr);
-    const report = JSON.parse(deployed.stdout) as { action: string; phase: string; yarnAppId: string; revision: number };
+    const report = JSON.parse(deployed.stdout) as {
+      action: string;
+      phase: string;
+      yarnAppId: string;
+      revision: number;
+    };
     assert.equal(report.action, 'started');
     assert.equal(report.phase, 'Running');
     assert.match(report.yarnAppId, /^application_\d+_\d+$/);
-    assert.deepEqual(cluster.live('App-ci-app').map((a) => a.id), [report.yarnAppId]);
+    assert.deepEqual(
+      cluster.live('App-ci-app').map((a) => a.id),
+      [report.yarnAppId],
+    );
 
     const again = await kappa('deploy', file, '--json');
     assert.equal(again.code, 0);
@@ -83,8 +103,16 @@ describe('kappa CLI', { concurrency: true }, () => {
 
     const status = await kappa('status', 'ci-app', '--json');
     assert.equal(status.code, 0, status.stderr);
-    const parsed = JSON.parse(status.stdout) as { phase: string; yarnAppId: string; execution: string; lastHeartbeatAt: string };
-    assert.deepEqual([parsed.phase, parsed.yarnAppId, parsed.execution], ['Running', report.yarnAppId, 'RUNNING']);
+    const parsed = JSON.parse(status.stdout) as {
+      phase: string;
+      yarnAppId: string;
+      execution: string;
+      lastHeartbeatAt: string;
+    };
+    assert.deepEqual(
+      [parsed.phase, parsed.yarnAppId, parsed.execution],
+      ['Running', report.yarnAppId, 'RUNNING'],
+    );
     assert.ok(Date.now() - Date.parse(parsed.lastHeartbeatAt) < 60_000);
 
     const list = await waitFor('list shows the app Running', async () => {
@@ -111,14 +139,22 @@ describe('kappa CLI', { concurrency: true }, () => {
     const first = await waitForStatus(client, 'cli-restart', 'Running', (s) => s.phase === 'Running');
     const restarted = await kappa('restart', 'cli-restart');
     assert.equal(restarted.code, 0, restarted.stderr);
-    const second = await waitForStatus(client, 'cli-restart', 'new instance', (s) => s.phase === 'Running' && s.yarnAppId !== first.yarnAppId);
+    const second = await waitForStatus(
+      client,
+      'cli-restart',
+      'new instance',
+      (s) => s.phase === 'Running' && s.yarnAppId !== first.yarnAppId,
+    );
     assert.equal(second.restarts, 0);
     assert.equal((await kappa('stop', 'cli-restart')).code, 0);
   });
 
   test('exit codes: invalid config 2 (deploy) and 1 (validate), unknown app 1, --wait timeout 3, usage 2', async () => {
     const bad = join(dir, 'bad.yaml');
-    writeFileSync(bad, 'apiVersion: kappa/v1\nkind: StreamingApp\nmetadata: { name: bad }\nspec:\n  yarn: { host: local, appName: X, pollInterval: soon }\n  steps: []\n');
+    writeFileSync(
+      bad,
+      'apiVersion: kappa/v1\nkind: StreamingApp\nmetadata: { name: bad }\nspec:\n  yarn: { host: local, appName: X, pollInterval: soon }\n  steps: []\n',
+    );
     const deployBad = await kappa('deploy', bad);
     assert.equal(deployBad.code, 2);
     assert.match(deployBad.stderr, /bad\.yaml:5:50: spec\.yarn\.pollInterval: expected a duration/);
@@ -141,22 +177,63 @@ describe('kappa CLI', { concurrency: true }, () => {
     const first = await waitForStatus(client, 'tctl-app', 'Running', (s) => s.phase === 'Running');
 
     const listed = await waitFor('visible by KappaApp', async () => {
-      const out = await temporalCli('workflow', 'list', '--query', "KappaApp='tctl-app' AND KappaPhase='Running'", '--output', 'json');
+      const out = await temporalCli(
+        'workflow',
+        'list',
+        '--query',
+        "KappaApp='tctl-app' AND KappaPhase='Running'",
+        '--output',
+        'json',
+      );
       return out.includes('kappa/tctl-app') ? out : undefined;
     });
     assert.match(listed, /"workflowId":\s*"kappa\/tctl-app"/);
 
-    const queried = JSON.parse(await temporalCli('workflow', 'query', '--workflow-id', 'kappa/tctl-app', '--type', 'status', '--output', 'json')) as {
+    const queried = JSON.parse(
+      await temporalCli(
+        'workflow',
+        'query',
+        '--workflow-id',
+        'kappa/tctl-app',
+        '--type',
+        'status',
+        '--output',
+        'json',
+      ),
+    ) as {
       queryResult: { phase: string; yarnAppId: string }[];
     };
     assert.equal(queried.queryResult[0]?.phase, 'Running');
     assert.equal(queried.queryResult[0]?.yarnAppId, first.yarnAppId);
 
-    await temporalCli('workflow', 'signal', '--workflow-id', 'kappa/tctl-app', '--name', 'restart', '--input', '{"reason":"from temporal CLI"}');
-    const second = await waitForStatus(client, 'tctl-app', 'restarted', (s) => s.phase === 'Running' && s.yarnAppId !== first.yarnAppId);
+    await temporalCli(
+      'workflow',
+      'signal',
+      '--workflow-id',
+      'kappa/tctl-app',
+      '--name',
+      'restart',
+      '--input',
+      '{"reason":"from temporal CLI"}',
+    );
+    const second = await waitForStatus(
+      client,
+      'tctl-app',
+      'restarted',
+      (s) => s.phase === 'Running' && s.yarnAppId !== first.yarnAppId,
+    );
     assert.equal(second.attempts.at(-1)?.reason, 'from temporal CLI');
 
-    await temporalCli('workflow', 'signal', '--workflow-id', 'kappa/tctl-app', '--name', 'stop', '--input', '{"reason":"from temporal CLI"}');
+    await temporalCli(
+      'workflow',
+      'signal',
+      '--workflow-id',
+      'kappa/tctl-app',
+      '--name',
+      'stop',
+      '--input',
+      '{"reason":"from temporal CLI"}',
+    );
     await waitForStatus(client, 'tctl-app', 'Stopped', (s) => s.phase === 'Stopped');
     assert.deepEqual(cluster.live('App-tctl-app'), []);
   });

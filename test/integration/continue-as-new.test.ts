@@ -44,13 +44,23 @@ test('continue-as-new keeps restarts, revision and the supervised app', async ()
   await deployApp(client, TASK_QUEUE, v1);
   let status = await waitForStatus(client, 'can', 'Running', (s) => s.phase === 'Running');
   await deployApp(client, TASK_QUEUE, testApp('can', { restartPolicy: policy, labels: { rev: '2' } }));
-  status = await waitForStatus(client, 'can', 'revision 2 running', (s) => s.phase === 'Running' && s.attempts.at(-1)?.revision === 2);
+  status = await waitForStatus(
+    client,
+    'can',
+    'revision 2 running',
+    (s) => s.phase === 'Running' && s.attempts.at(-1)?.revision === 2,
+  );
   const firstRunId = (await appHandle(client, 'can').describe()).runId;
 
   for (let i = 1; i <= 4; i++) {
     cluster.killFromOutside(status.yarnAppId!);
     const previous = status.yarnAppId;
-    status = await waitForStatus(client, 'can', `restart ${i}`, (s) => s.phase === 'Running' && s.yarnAppId !== previous);
+    status = await waitForStatus(
+      client,
+      'can',
+      `restart ${i}`,
+      (s) => s.phase === 'Running' && s.yarnAppId !== previous,
+    );
     assert.equal(status.restarts, i);
   }
   const description = await appHandle(client, 'can').describe();
@@ -61,8 +71,14 @@ test('continue-as-new keeps restarts, revision and the supervised app', async ()
   // The first run ended in ContinuedAsNew, and the current run supervises the app it was handed.
   const firstRun = await client.workflow.getHandle('kappa/can', firstRunId).fetchHistory();
   const last = firstRun.events!.at(-1)!;
-  assert.equal(last.eventType, temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
-  assert.deepEqual(cluster.live(v1.spec.yarn.appName).map((a) => a.id), [status.yarnAppId]);
+  assert.equal(
+    last.eventType,
+    temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+  );
+  assert.deepEqual(
+    cluster.live(v1.spec.yarn.appName).map((a) => a.id),
+    [status.yarnAppId],
+  );
 
   // A restart arriving now still lands in whichever run is current.
   await appHandle(client, 'can').signal(stopSignal, {});

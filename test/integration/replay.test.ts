@@ -20,7 +20,10 @@ test('recorded histories replay without non-determinism', async () => {
     history: historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8'))),
   }));
   let replayed = 0;
-  for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
+  for await (const result of Worker.runReplayHistories(
+    { workflowBundle: await workflowBundle() },
+    histories,
+  )) {
     assert.equal(result.error, undefined, `${result.workflowId}: ${String(result.error)}`);
     replayed++;
   }

@@ -9,7 +9,15 @@ import { TASK_QUEUE } from '../../src/common/temporal-names.js';
 import type { DevServer } from '../../src/temporal/dev-server.js';
 import { stopSignal } from '../../src/workflows/definitions.js';
 import { FakeCluster } from '../support/fake-cluster.js';
-import { appHandle, connectClient, startServer, tempDir, testApp, waitFor, waitForStatus } from '../support/harness.js';
+import {
+  appHandle,
+  connectClient,
+  startServer,
+  tempDir,
+  testApp,
+  waitFor,
+  waitForStatus,
+} from '../support/harness.js';
 
 let server: DevServer;
 let client: Client;
@@ -18,13 +26,17 @@ let cluster: FakeCluster;
 const workers: ChildProcess[] = [];
 
 function startWorkerProcess(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '..', 'support', 'worker-process.ts')], {
-    env: { ...process.env, KAPPA_TEST_ADDRESS: server.address, KAPPA_TEST_CLUSTER_DIR: cluster.dir },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(__dirname, '..', 'support', 'worker-process.ts')],
+    {
+      env: { ...process.env, KAPPA_TEST_ADDRESS: server.address, KAPPA_TEST_CLUSTER_DIR: cluster.dir },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   workers.push(child);
   return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('worker ready')) resolve(child);
     });
     child.once('exit', (code) => reject(new Error(`worker process exited with ${code}`)));
@@ -63,13 +75,22 @@ test('SIGKILL during a step: another worker takes over and finished steps do not
   const second = await startWorkerProcess();
   cluster.release('crash');
   // The new worker notices the lost activity after its heartbeat timeout and runs it again.
-  const status = await waitForStatus(client, 'crash', 'Running on the new worker', (s) => s.phase === 'Running', 90_000);
+  const status = await waitForStatus(
+    client,
+    'crash',
+    'Running on the new worker',
+    (s) => s.phase === 'Running',
+    90_000,
+  );
   const builds = cluster.stepRuns('crash', 'build');
   assert.equal(cluster.stepRuns('crash', 'prepare').length, 1, 'finished step not re-run');
   assert.equal(builds.length, 2, 'the interrupted step ran again');
   assert.notEqual(builds[0]!.pid, builds[1]!.pid);
   assert.equal(builds[1]!.pid, second.pid);
-  assert.deepEqual(cluster.live('App-crash').map((a) => a.id), [status.yarnAppId]);
+  assert.deepEqual(
+    cluster.live('App-crash').map((a) => a.id),
+    [status.yarnAppId],
+  );
   assert.equal(status.restarts, 0, 'a worker crash is not an app failure');
 
   await appHandle(client, 'crash').signal(stopSignal, {});

@@ -58,12 +58,19 @@ async function failureOf(result: Promise<unknown>): Promise<string> {
 }
 
 async function runningApp(app: string, previousId?: string) {
-  return waitForStatus(client, app, `${app} Running`, (s) => s.phase === 'Running' && s.yarnAppId !== null && s.yarnAppId !== previousId);
+  return waitForStatus(
+    client,
+    app,
+    `${app} Running`,
+    (s) => s.phase === 'Running' && s.yarnAppId !== null && s.yarnAppId !== previousId,
+  );
 }
 
 describe('app workflow', { concurrency: true }, () => {
   test('restart budget: backoff doubles up to its cap, then the app is Failed', async () => {
-    const config = testApp('budget', { restartPolicy: { maxRestarts: 3, backoff: { initial: '1s', factor: 2, max: '2s' } } });
+    const config = testApp('budget', {
+      restartPolicy: { maxRestarts: 3, backoff: { initial: '1s', factor: 2, max: '2s' } },
+    });
     await deployApp(client, TASK_QUEUE, config);
     let id: string | undefined;
     for (let i = 0; i < 4; i++) {
@@ -75,7 +82,10 @@ describe('app workflow', { concurrency: true }, () => {
     const handle = appHandle(client, 'budget');
     await assert.rejects(handle.result(), (err: unknown) => {
       assert.ok(err instanceof WorkflowFailedError);
-      assert.match(String(err.cause?.message), /gave up after 3 restarts.*FAILED\/FAILED: User class threw exception: boom/);
+      assert.match(
+        String(err.cause?.message),
+        /gave up after 3 restarts.*FAILED\/FAILED: User class threw exception: boom/,
+      );
       return true;
     });
     const final = await queryStatus(client, 'budget');
@@ -91,22 +101,34 @@ describe('app workflow', { concurrency: true }, () => {
     const started = history.events!.filter(
       (e) => e.eventType === EventType.EVENT_TYPE_TIMER_STARTED && summary(e).startsWith('backoff'),
     );
-    assert.deepEqual(started.map(summary), ['backoff before restart 1 of 3', 'backoff before restart 2 of 3', 'backoff before restart 3 of 3']);
+    assert.deepEqual(started.map(summary), [
+      'backoff before restart 1 of 3',
+      'backoff before restart 2 of 3',
+      'backoff before restart 3 of 3',
+    ]);
     const asked = started.map((e) => Number(e.timerStartedEventAttributes!.startToFireTimeout!.seconds));
     assert.deepEqual(asked, [1, 2, 2]);
-    const time = (e: temporal.api.history.v1.IHistoryEvent) => Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
+    const time = (e: temporal.api.history.v1.IHistoryEvent) =>
+      Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
     for (const timer of started) {
       const fired = history.events!.find(
-        (e) => e.eventType === EventType.EVENT_TYPE_TIMER_FIRED && e.timerFiredEventAttributes!.timerId === timer.timerStartedEventAttributes!.timerId,
+        (e) =>
+          e.eventType === EventType.EVENT_TYPE_TIMER_FIRED &&
+          e.timerFiredEventAttributes!.timerId === timer.timerStartedEventAttributes!.timerId,
       );
       assert.ok(fired, 'every backoff timer fired');
       const seconds = Number(timer.timerStartedEventAttributes!.startToFireTimeout!.seconds);
-      assert.ok(time(fired) - time(timer) >= seconds * 1000 - 50, `timer of ${seconds}s fired after ${time(fired) - time(timer)} ms`);
+      assert.ok(
+        time(fired) - time(timer) >= seconds * 1000 - 50,
+        `timer of ${seconds}s fired after ${time(fired) - time(timer)} ms`,
+      );
     }
   });
 
   test('resetAfter: an app that ran long enough gets a fresh budget', async () => {
-    const config = testApp('reset', { restartPolicy: { maxRestarts: 1, resetAfter: '2s', backoff: { initial: '1s', max: '1s' } } });
+    const config = testApp('reset', {
+      restartPolicy: { maxRestarts: 1, resetAfter: '2s', backoff: { initial: '1s', max: '1s' } },
+    });
     await deployApp(client, TASK_QUEUE, config);
     let status = await runningApp('reset');
     cluster.killFromOutside(status.yarnAppId!); // dies early: restart 1 of 1
@@ -155,7 +177,11 @@ describe('app workflow', { concurrency: true }, () => {
     await handle.signal(stopSignal, { reason: 'test' });
     const result = (await handle.result()) as { phase: string };
     assert.equal(result.phase, 'Stopped');
-    assert.equal(cluster.stepRuns('stop-step', 'build', 'step-cancelled').length, 1, 'the activity saw the cancellation');
+    assert.equal(
+      cluster.stepRuns('stop-step', 'build', 'step-cancelled').length,
+      1,
+      'the activity saw the cancellation',
+    );
     assert.deepEqual(cluster.live('App-stop-step'), [], 'nothing left running on YARN');
   });
 
@@ -194,7 +220,11 @@ describe('app workflow', { concurrency: true }, () => {
     assert.equal(second.restarts, 0);
     assert.equal(second.totalRestarts, 0);
     assert.equal(second.attempts.at(-1)?.reason, 'test');
-    assert.equal(cluster.apps().find((a) => a.id === first.yarnAppId)?.state, 'KILLED', 'old instance killed first');
+    assert.equal(
+      cluster.apps().find((a) => a.id === first.yarnAppId)?.state,
+      'KILLED',
+      'old instance killed first',
+    );
     assert.equal(cluster.live('App-manual').length, 1, 'exactly one instance');
     await appHandle(client, 'manual').signal(stopSignal, {});
   });
@@ -202,23 +232,45 @@ describe('app workflow', { concurrency: true }, () => {
 
 describe('deploy update', { concurrency: true }, () => {
   test('a new config is swapped in and the app rebuilt at the new revision; the same config changes nothing', async () => {
-    const v1 = testApp('redeploy', { steps: [{ name: 'prepare', script: ['sleep', '10ms'] }, { name: 'submit', script: ['submit', 'App-redeploy'] }] });
+    const v1 = testApp('redeploy', {
+      steps: [
+        { name: 'prepare', script: ['sleep', '10ms'] },
+        { name: 'submit', script: ['submit', 'App-redeploy'] },
+      ],
+    });
     assert.equal((await deployApp(client, TASK_QUEUE, v1)).action, 'started');
     const first = await runningApp('redeploy');
-    assert.deepEqual(await deployApp(client, TASK_QUEUE, v1), { app: 'redeploy', workflowId: 'kappa/redeploy', action: 'unchanged', revision: 1 });
+    assert.deepEqual(await deployApp(client, TASK_QUEUE, v1), {
+      app: 'redeploy',
+      workflowId: 'kappa/redeploy',
+      action: 'unchanged',
+      revision: 1,
+    });
 
     const v2 = testApp('redeploy', {
       labels: { version: '2' },
       restartPolicy: { from: 'submit' },
-      steps: [{ name: 'prepare', script: ['sleep', '20ms'] }, { name: 'submit', script: ['submit', 'App-redeploy'] }],
+      steps: [
+        { name: 'prepare', script: ['sleep', '20ms'] },
+        { name: 'submit', script: ['submit', 'App-redeploy'] },
+      ],
     });
     const report = await deployApp(client, TASK_QUEUE, v2);
     assert.deepEqual([report.action, report.revision], ['updated', 2]);
-    const second = await waitForStatus(client, 'redeploy', 'revision 2 running', (s) => s.phase === 'Running' && s.attempts.at(-1)?.revision === 2);
+    const second = await waitForStatus(
+      client,
+      'redeploy',
+      'revision 2 running',
+      (s) => s.phase === 'Running' && s.attempts.at(-1)?.revision === 2,
+    );
     assert.notEqual(second.yarnAppId, first.yarnAppId);
     assert.equal(second.attempts.at(-1)?.from, 'prepare', 'a new revision rebuilds from the first step');
     assert.equal(second.restarts, 0, 'a deploy is not counted against the budget');
-    assert.equal(cluster.apps().find((a) => a.id === first.yarnAppId)?.state, 'KILLED', 'old instance stopped first');
+    assert.equal(
+      cluster.apps().find((a) => a.id === first.yarnAppId)?.state,
+      'KILLED',
+      'old instance stopped first',
+    );
     assert.equal(cluster.live('App-redeploy').length, 1);
     await appHandle(client, 'redeploy').signal(stopSignal, {});
   });
@@ -227,13 +279,21 @@ describe('deploy update', { concurrency: true }, () => {
     const v1 = testApp('reject');
     await deployApp(client, TASK_QUEUE, v1);
     const before = await runningApp('reject');
-    const broken = structuredClone(v1) as unknown as { spec: { restartPolicy: { backoff: { factor: number } } } };
+    const broken = structuredClone(v1) as unknown as {
+      spec: { restartPolicy: { backoff: { factor: number } } };
+    };
     broken.spec.restartPolicy.backoff.factor = 0.5;
-    await assert.rejects(deployApp(client, TASK_QUEUE, broken as never), /spec\.restartPolicy\.backoff\.factor: expected number >= 1/);
+    await assert.rejects(
+      deployApp(client, TASK_QUEUE, broken as never),
+      /spec\.restartPolicy\.backoff\.factor: expected number >= 1/,
+    );
     const renamed = { ...v1, metadata: { name: 'other' } };
     await assert.rejects(
       appHandle(client, 'reject').executeUpdate('deploy', { args: [renamed] }),
-      (err: Error) => /this workflow runs "reject", not "other"/.test(String((err.cause as Error | undefined)?.message ?? err.message)),
+      (err: Error) =>
+        /this workflow runs "reject", not "other"/.test(
+          String((err.cause as Error | undefined)?.message ?? err.message),
+        ),
     );
     const after = await queryStatus(client, 'reject');
     assert.deepEqual(
@@ -267,17 +327,31 @@ describe('existing instances and failures', { concurrency: true }, () => {
 
   test('onExisting fail: the attempt fails with ExistingInstance and nothing is submitted', async () => {
     cluster.submit('App-fail-existing');
-    await deployApp(client, TASK_QUEUE, testApp('fail-existing', { yarn: { onExisting: 'fail' }, restartPolicy: { maxRestarts: 0 } }));
-    assert.match(await failureOf(appHandle(client, 'fail-existing').result()), /gave up after 0 restarts.*already live/);
+    await deployApp(
+      client,
+      TASK_QUEUE,
+      testApp('fail-existing', { yarn: { onExisting: 'fail' }, restartPolicy: { maxRestarts: 0 } }),
+    );
+    assert.match(
+      await failureOf(appHandle(client, 'fail-existing').result()),
+      /gave up after 0 restarts.*already live/,
+    );
     assert.equal(cluster.stepRuns('fail-existing', 'submit').length, 0);
   });
 
   test('a failing step uses the budget and its error is reported', async () => {
-    await deployApp(client, TASK_QUEUE, testApp('bad-step', {
-      restartPolicy: { maxRestarts: 1, backoff: { initial: '100ms', max: '100ms' } },
-      steps: [{ name: 'build', script: ['fail', '3'] }],
-    }));
-    assert.match(await failureOf(appHandle(client, 'bad-step').result()), /gave up after 1 restart; last error: step "build" exited with code 3/);
+    await deployApp(
+      client,
+      TASK_QUEUE,
+      testApp('bad-step', {
+        restartPolicy: { maxRestarts: 1, backoff: { initial: '100ms', max: '100ms' } },
+        steps: [{ name: 'build', script: ['fail', '3'] }],
+      }),
+    );
+    assert.match(
+      await failureOf(appHandle(client, 'bad-step').result()),
+      /gave up after 1 restart; last error: step "build" exited with code 3/,
+    );
     const status = await queryStatus(client, 'bad-step');
     assert.equal(status.phase, 'Failed');
     assert.equal(status.attempts.length, 2);
@@ -285,7 +359,11 @@ describe('existing instances and failures', { concurrency: true }, () => {
   });
 
   test('edge node unreachable: Degraded, nothing restarted, Running again when it returns', async () => {
-    await deployApp(client, TASK_QUEUE, testApp('degraded', { yarn: { host: 'edge-down', unreachableTimeout: '1h' } }));
+    await deployApp(
+      client,
+      TASK_QUEUE,
+      testApp('degraded', { yarn: { host: 'edge-down', unreachableTimeout: '1h' } }),
+    );
     const running = await runningApp('degraded');
     const submissions = cluster.stepRuns('degraded', 'submit').length;
     cluster.setReachable('edge-down', false);
@@ -315,14 +393,21 @@ describe('existing instances and failures', { concurrency: true }, () => {
 
 describe('determinism', () => {
   test('every history recorded above replays against the workflow code', async () => {
-    const histories: { workflowId: string; runId: string; history: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>> }[] = [];
-    for await (const wf of client.workflow.list({ query: "WorkflowType = 'appWorkflow' AND ExecutionStatus != 'Running'" })) {
+    const histories: {
+      workflowId: string;
+      runId: string;
+      history: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>;
+    }[] = [];
+    for await (const wf of client.workflow.list({
+      query: "WorkflowType = 'appWorkflow' AND ExecutionStatus != 'Running'",
+    })) {
       const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
       histories.push({ workflowId: wf.workflowId, runId: wf.runId, history });
     }
     assert.ok(histories.length >= 10, `replaying ${histories.length} histories`);
     const results = Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories);
-    for await (const result of results) assert.equal(result.error, undefined, `${result.workflowId}: ${String(result.error)}`);
+    for await (const result of results)
+      assert.equal(result.error, undefined, `${result.workflowId}: ${String(result.error)}`);
 
     // KAPPA_RECORD_HISTORIES=1 refreshes the committed fixtures that replay.test.ts checks future code against.
     if (process.env.KAPPA_RECORD_HISTORIES === '1') {
@@ -330,7 +415,18 @@ describe('determinism', () => {
       mkdirSync(dir, { recursive: true });
       // The format `temporal workflow show --output json` prints, which is what operators would hand us too.
       for (const { workflowId, runId } of histories) {
-        const json = execFileSync(temporalCliPath(), ['workflow', 'show', '--workflow-id', workflowId, '--run-id', runId, '--output', 'json', '--address', server.address]);
+        const json = execFileSync(temporalCliPath(), [
+          'workflow',
+          'show',
+          '--workflow-id',
+          workflowId,
+          '--run-id',
+          runId,
+          '--output',
+          'json',
+          '--address',
+          server.address,
+        ]);
         writeFileSync(join(dir, `${workflowId.replace(/\//g, '_')}-${runId.slice(0, 8)}.json`), json);
       }
     }

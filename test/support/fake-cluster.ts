@@ -13,7 +13,15 @@
  *   [block, marker]            wait until the test calls release(marker)
  *   [fail, 3]                  exit with code 3
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmdirSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { KappaDeps, StepContext, StepRunner, YarnGateway } from '../../src/activities/deps.js';
@@ -56,7 +64,9 @@ export class FakeCluster implements YarnGateway {
   listLive(host: string): Promise<YarnAppReport[]> {
     this.checkReachable(host);
     this.record({ type: 'list' });
-    return Promise.resolve(this.read().apps.filter((a) => (LIVE_STATES as readonly string[]).includes(a.state)));
+    return Promise.resolve(
+      this.read().apps.filter((a) => (LIVE_STATES as readonly string[]).includes(a.state)),
+    );
   }
 
   status(host: string, appId: string): Promise<YarnAppReport | undefined> {
@@ -69,7 +79,11 @@ export class FakeCluster implements YarnGateway {
     this.update((s) => {
       const app = s.apps.find((a) => a.id === appId);
       if (app && (LIVE_STATES as readonly string[]).includes(app.state)) {
-        Object.assign(app, { state: 'KILLED', finalStatus: 'KILLED', diagnostics: 'Application killed by user.' });
+        Object.assign(app, {
+          state: 'KILLED',
+          finalStatus: 'KILLED',
+          diagnostics: 'Application killed by user.',
+        });
       }
     });
     this.record({ type: 'kill', appId });
@@ -89,7 +103,12 @@ export class FakeCluster implements YarnGateway {
   }
 
   /** The app dies as if killed by someone else (or crashed): it leaves the live states. */
-  killFromOutside(appId: string, state = 'KILLED', finalStatus = 'KILLED', diagnostics = 'Application killed by user.') {
+  killFromOutside(
+    appId: string,
+    state = 'KILLED',
+    finalStatus = 'KILLED',
+    diagnostics = 'Application killed by user.',
+  ) {
     this.update((s) => {
       const app = s.apps.find((a) => a.id === appId);
       if (!app) throw new Error(`no app ${appId}`);
@@ -165,11 +184,20 @@ export class FakeCluster implements YarnGateway {
         default:
           throw new Error(`fake cluster: unknown step script ${JSON.stringify(argv)}`);
       }
-      this.record({ type: 'step-end', app: ctx.app, step: ctx.stepName, attempt: ctx.attempt, appId: yarnAppId });
-      const outputTail = yarnAppId ? `INFO Client: Submitting application ${yarnAppId} to ResourceManager` : '';
+      this.record({
+        type: 'step-end',
+        app: ctx.app,
+        step: ctx.stepName,
+        attempt: ctx.attempt,
+        appId: yarnAppId,
+      });
+      const outputTail = yarnAppId
+        ? `INFO Client: Submitting application ${yarnAppId} to ResourceManager`
+        : '';
       return yarnAppId ? { yarnAppId, outputTail } : { outputTail };
     } catch (err) {
-      if (ctx.signal.aborted) this.record({ type: 'step-cancelled', app: ctx.app, step: ctx.stepName, attempt: ctx.attempt });
+      if (ctx.signal.aborted)
+        this.record({ type: 'step-cancelled', app: ctx.app, step: ctx.stepName, attempt: ctx.attempt });
       throw err;
     }
   }
@@ -183,7 +211,10 @@ export class FakeCluster implements YarnGateway {
   }
 
   private record(event: Omit<ClusterEvent, 'pid' | 'at'>) {
-    appendFileSync(join(this.dir, 'events.jsonl'), JSON.stringify({ ...event, pid: process.pid, at: Date.now() }) + '\n');
+    appendFileSync(
+      join(this.dir, 'events.jsonl'),
+      JSON.stringify({ ...event, pid: process.pid, at: Date.now() }) + '\n',
+    );
   }
 
   private read(): ClusterState {

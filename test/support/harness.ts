@@ -3,7 +3,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  Runtime,
+  type Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import type { KappaDeps } from '../../src/activities/deps.js';
 import { TASK_QUEUE, workflowId } from '../../src/common/temporal-names.js';
 import type { AppConfig } from '../../src/config/app-config.js';
@@ -46,7 +51,17 @@ export async function startServer(dynamicConfig?: Record<string, unknown>): Prom
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: (m: string) => console.error(m) } });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: {
+      log: () => undefined,
+      trace: () => undefined,
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: (m: string) => console.error(m),
+    },
+  });
   return bundle;
 }
 
@@ -74,20 +89,25 @@ export async function startWorker(server: DevServer, deps: KappaDeps): Promise<R
   };
 }
 
-export async function connectClient(server: DevServer): Promise<{ client: Client; close: () => Promise<void> }> {
+export async function connectClient(
+  server: DevServer,
+): Promise<{ client: Client; close: () => Promise<void> }> {
   const connection = await Connection.connect({ address: server.address });
   return { client: new Client({ connection, namespace: server.namespace }), close: () => connection.close() };
 }
 
 /** A streaming app for tests: fast polling and backoff, steps from the fake cluster's script language. */
-export function testApp(name: string, overrides: {
-  appName?: string;
-  kind?: 'StreamingApp' | 'BatchJob';
-  restartPolicy?: Record<string, unknown>;
-  yarn?: Record<string, unknown>;
-  steps?: { name: string; script: string[] }[];
-  labels?: Record<string, string>;
-} = {}): AppConfig {
+export function testApp(
+  name: string,
+  overrides: {
+    appName?: string;
+    kind?: 'StreamingApp' | 'BatchJob';
+    restartPolicy?: Record<string, unknown>;
+    yarn?: Record<string, unknown>;
+    steps?: { name: string; script: string[] }[];
+    labels?: Record<string, string>;
+  } = {},
+): AppConfig {
   const appName = overrides.appName ?? `App-${name}`;
   const raw = {
     apiVersion: 'kappa/v1',
@@ -95,7 +115,11 @@ export function testApp(name: string, overrides: {
     metadata: { name, ...(overrides.labels ? { labels: overrides.labels } : {}) },
     spec: {
       yarn: { host: 'local', appName, pollInterval: '250ms', appearTimeout: '10s', ...overrides.yarn },
-      restartPolicy: { maxRestarts: 3, backoff: { initial: '1s', factor: 2, max: '4s' }, ...overrides.restartPolicy },
+      restartPolicy: {
+        maxRestarts: 3,
+        backoff: { initial: '1s', factor: 2, max: '4s' },
+        ...overrides.restartPolicy,
+      },
       steps: (overrides.steps ?? [{ name: 'submit', script: ['submit', appName] }]).map((s) => ({
         name: s.name,
         ssh: { host: 'local', command: s.script, timeout: '1m' },
@@ -108,7 +132,11 @@ export function testApp(name: string, overrides: {
 }
 
 /** Polls until `check` returns a value (not undefined/false) or the time is up. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -118,7 +146,8 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -132,9 +161,19 @@ export async function queryStatus(client: Client, app: string): Promise<AppStatu
 }
 
 /** Waits until the app's status satisfies `predicate`; returns that status. */
-export function waitForStatus(client: Client, app: string, what: string, predicate: (s: AppStatus) => boolean, timeoutMs = 30_000) {
-  return waitFor(what, async () => {
-    const status = await queryStatus(client, app);
-    return predicate(status) ? status : undefined;
-  }, timeoutMs);
+export function waitForStatus(
+  client: Client,
+  app: string,
+  what: string,
+  predicate: (s: AppStatus) => boolean,
+  timeoutMs = 30_000,
+) {
+  return waitFor(
+    what,
+    async () => {
+      const status = await queryStatus(client, app);
+      return predicate(status) ? status : undefined;
+    },
+    timeoutMs,
+  );
 }

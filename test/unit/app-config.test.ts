@@ -69,53 +69,321 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: 'wrong type: string for a number', edit: [['maxRestarts: 3', 'maxRestarts: "three"']], path: 'spec.restartPolicy.maxRestarts', at: '"three"', message: /expected number, received string/ },
-  { name: 'negative maxRestarts', edit: [['maxRestarts: 3', 'maxRestarts: -1']], path: 'spec.restartPolicy.maxRestarts', at: '-1', message: /expected number >= 0/ },
-  { name: 'fractional maxRestarts', edit: [['maxRestarts: 3', 'maxRestarts: 1.5']], path: 'spec.restartPolicy.maxRestarts', at: '1.5', message: /expected int/ },
-  { name: 'backoff factor below 1', edit: [['factor: 2', 'factor: 0.5']], path: 'spec.restartPolicy.backoff.factor', at: '0.5', message: /^expected number >= 1$/ },
-  { name: 'unknown top-level key', edit: [['kind: StreamingApp', 'kind: StreamingApp\nstatus: {}']], path: 'status', at: 'status', message: /unknown key/ },
-  { name: 'unknown key in an ssh step', edit: [['command: [echo, hi] }', 'command: [echo, hi], timout: 5m }']], path: 'spec.steps[1].ssh.timout', at: 'timout', message: /unknown key/ },
-  { name: 'misspelt spec key', edit: [['  restartPolicy:', '  restartPolicies:']], path: 'spec.restartPolicies', at: 'restartPolicies', message: /unknown key/ },
-  { name: 'duration as a bare number', edit: [['pollInterval: 10s', 'pollInterval: 10']], path: 'spec.yarn.pollInterval', at: '10\n', message: /expected string, received number/ },
-  { name: 'duration with a word unit', edit: [['pollInterval: 10s', 'pollInterval: 10sec']], path: 'spec.yarn.pollInterval', at: '10sec', message: /expected a duration/ },
-  { name: 'duration with a space', edit: [['resetAfter: 1h', 'resetAfter: 1h 30m']], path: 'spec.restartPolicy.resetAfter', at: '1h 30m', message: /expected a duration/ },
-  { name: 'zero poll interval', edit: [['pollInterval: 10s', 'pollInterval: 0s']], path: 'spec.yarn.pollInterval', at: '0s', message: /greater than 0/ },
-  { name: 'name with capitals and underscore', edit: [['name: roaming', 'name: Roaming_App']], path: 'metadata.name', at: 'Roaming_App', message: /DNS-1123/ },
-  { name: 'name longer than 63', edit: [['name: roaming', `name: ${'a'.repeat(64)}`]], path: 'metadata.name', at: 'a'.repeat(64), message: /at most 63/ },
-  { name: 'step name not a DNS label', edit: [['- name: notify', '- name: Notify Team']], path: 'spec.steps[1].name', at: 'Notify Team', message: /DNS-1123/ },
-  { name: 'duplicate step names', edit: [['- name: notify', '- name: build-and-submit']], path: 'spec.steps[1].name', at: 'build-and-submit\n      ssh', message: /duplicate step name "build-and-submit"/ },
-  { name: 'from naming no step', edit: [['resetAfter: 1h', 'resetAfter: 1h\n    from: deploy']], path: 'spec.restartPolicy.from', at: 'deploy', message: /names no step; the steps are: build-and-submit, notify/ },
-  { name: 'backoff max below initial', edit: [['max: 10m', 'max: 10s']], path: 'spec.restartPolicy.backoff.max', at: '10s }', message: /at least backoff.initial/ },
-  { name: 'YAML syntax: unclosed flow mapping', edit: [['labels: { team: telecom }', 'labels: { team: telecom']], path: '', at: '{ team: telecom\n', message: /YAML syntax: .*end with a } \(opened here\)/ },
-  { name: 'YAML syntax: unclosed quote', edit: [['appName: RoamingApp', 'appName: "RoamingApp']], path: '', at: '"RoamingApp', message: /YAML syntax: Missing closing "quote \(opened here\)/ },
-  { name: 'YAML: duplicate key', edit: [['    appName: RoamingApp', '    appName: RoamingApp\n    appName: Other']], path: '', at: 'appName: Other', message: /YAML syntax: Map keys must be unique/ },
-  { name: 'YAML: tab indentation', edit: [['    maxRestarts: 3', '\tmaxRestarts: 3']], path: '', at: '\tmaxRestarts', message: /YAML syntax/ },
+  {
+    name: 'wrong type: string for a number',
+    edit: [['maxRestarts: 3', 'maxRestarts: "three"']],
+    path: 'spec.restartPolicy.maxRestarts',
+    at: '"three"',
+    message: /expected number, received string/,
+  },
+  {
+    name: 'negative maxRestarts',
+    edit: [['maxRestarts: 3', 'maxRestarts: -1']],
+    path: 'spec.restartPolicy.maxRestarts',
+    at: '-1',
+    message: /expected number >= 0/,
+  },
+  {
+    name: 'fractional maxRestarts',
+    edit: [['maxRestarts: 3', 'maxRestarts: 1.5']],
+    path: 'spec.restartPolicy.maxRestarts',
+    at: '1.5',
+    message: /expected int/,
+  },
+  {
+    name: 'backoff factor below 1',
+    edit: [['factor: 2', 'factor: 0.5']],
+    path: 'spec.restartPolicy.backoff.factor',
+    at: '0.5',
+    message: /^expected number >= 1$/,
+  },
+  {
+    name: 'unknown top-level key',
+    edit: [['kind: StreamingApp', 'kind: StreamingApp\nstatus: {}']],
+    path: 'status',
+    at: 'status',
+    message: /unknown key/,
+  },
+  {
+    name: 'unknown key in an ssh step',
+    edit: [['command: [echo, hi] }', 'command: [echo, hi], timout: 5m }']],
+    path: 'spec.steps[1].ssh.timout',
+    at: 'timout',
+    message: /unknown key/,
+  },
+  {
+    name: 'misspelt spec key',
+    edit: [['  restartPolicy:', '  restartPolicies:']],
+    path: 'spec.restartPolicies',
+    at: 'restartPolicies',
+    message: /unknown key/,
+  },
+  {
+    name: 'duration as a bare number',
+    edit: [['pollInterval: 10s', 'pollInterval: 10']],
+    path: 'spec.yarn.pollInterval',
+    at: '10\n',
+    message: /expected string, received number/,
+  },
+  {
+    name: 'duration with a word unit',
+    edit: [['pollInterval: 10s', 'pollInterval: 10sec']],
+    path: 'spec.yarn.pollInterval',
+    at: '10sec',
+    message: /expected a duration/,
+  },
+  {
+    name: 'duration with a space',
+    edit: [['resetAfter: 1h', 'resetAfter: 1h 30m']],
+    path: 'spec.restartPolicy.resetAfter',
+    at: '1h 30m',
+    message: /expected a duration/,
+  },
+  {
+    name: 'zero poll interval',
+    edit: [['pollInterval: 10s', 'pollInterval: 0s']],
+    path: 'spec.yarn.pollInterval',
+    at: '0s',
+    message: /greater than 0/,
+  },
+  {
+    name: 'name with capitals and underscore',
+    edit: [['name: roaming', 'name: Roaming_App']],
+    path: 'metadata.name',
+    at: 'Roaming_App',
+    message: /DNS-1123/,
+  },
+  {
+    name: 'name longer than 63',
+    edit: [['name: roaming', `name: ${'a'.repeat(64)}`]],
+    path: 'metadata.name',
+    at: 'a'.repeat(64),
+    message: /at most 63/,
+  },
+  {
+    name: 'step name not a DNS label',
+    edit: [['- name: notify', '- name: Notify Team']],
+    path: 'spec.steps[1].name',
+    at: 'Notify Team',
+    message: /DNS-1123/,
+  },
+  {
+    name: 'duplicate step names',
+    edit: [['- name: notify', '- name: build-and-submit']],
+    path: 'spec.steps[1].name',
+    at: 'build-and-submit\n      ssh',
+    message: /duplicate step name "build-and-submit"/,
+  },
+  {
+    name: 'from naming no step',
+    edit: [['resetAfter: 1h', 'resetAfter: 1h\n    from: deploy']],
+    path: 'spec.restartPolicy.from',
+    at: 'deploy',
+    message: /names no step; the steps are: build-and-submit, notify/,
+  },
+  {
+    name: 'backoff max below initial',
+    edit: [['max: 10m', 'max: 10s']],
+    path: 'spec.restartPolicy.backoff.max',
+    at: '10s }',
+    message: /at least backoff.initial/,
+  },
+  {
+    name: 'YAML syntax: unclosed flow mapping',
+    edit: [['labels: { team: telecom }', 'labels: { team: telecom']],
+    path: '',
+    at: '{ team: telecom\n',
+    message: /YAML syntax: .*end with a } \(opened here\)/,
+  },
+  {
+    name: 'YAML syntax: unclosed quote',
+    edit: [['appName: RoamingApp', 'appName: "RoamingApp']],
+    path: '',
+    at: '"RoamingApp',
+    message: /YAML syntax: Missing closing "quote \(opened here\)/,
+  },
+  {
+    name: 'YAML: duplicate key',
+    edit: [['    appName: RoamingApp', '    appName: RoamingApp\n    appName: Other']],
+    path: '',
+    at: 'appName: Other',
+    message: /YAML syntax: Map keys must be unique/,
+  },
+  {
+    name: 'YAML: tab indentation',
+    edit: [['    maxRestarts: 3', '\tmaxRestarts: 3']],
+    path: '',
+    at: '\tmaxRestarts',
+    message: /YAML syntax/,
+  },
   { name: 'empty file', text: '', path: '', at: '', message: /empty file/ },
   { name: 'only comments', text: '# nothing here\n', path: '', at: '#', message: /empty file/ },
   { name: 'two documents', text: BASE + '---\n' + BASE, path: '', at: '---', message: /one config per file/ },
-  { name: 'a list, not a mapping', text: '- apiVersion: kappa/v1\n', path: '', at: '- apiVersion', message: /expected a mapping/ },
-  { name: 'wrong apiVersion', edit: [['apiVersion: kappa/v1', 'apiVersion: kappa/v2']], path: 'apiVersion', at: 'kappa/v2', message: /expected "kappa\/v1"/ },
-  { name: 'unknown kind', edit: [['kind: StreamingApp', 'kind: StreamApp']], path: 'kind', at: 'StreamApp', message: /expected "StreamingApp" \| "BatchJob"/ },
-  { name: 'missing spec.yarn', edit: [['  yarn:\n    host: local\n    appName: RoamingApp\n    pollInterval: 10s\n', '']], path: 'spec.yarn', at: 'restartPolicy', message: /required/ },
-  { name: 'missing metadata.name', edit: [['  name: roaming\n', '']], path: 'metadata.name', at: 'labels', message: /required/ },
-  { name: 'no steps', edit: [[BASE.slice(BASE.indexOf('  steps:')), '  steps: []\n']], path: 'spec.steps', at: '[]', message: /needs at least one step/ },
-  { name: 'step with pod and ssh', edit: [['      pod:\n', '      ssh: { host: local, script: "true" }\n      pod:\n']], path: 'spec.steps[0]', at: 'name: build-and-submit', message: /exactly one of: pod, ssh/ },
-  { name: 'step with neither pod nor ssh', edit: [['      ssh: { host: local, command: [echo, hi] }\n', '']], path: 'spec.steps[1]', at: 'name: notify', message: /exactly one of: pod, ssh/ },
-  { name: 'ssh with command and script', edit: [['command: [echo, hi] }', 'command: [echo, hi], script: "echo hi" }']], path: 'spec.steps[1].ssh', at: '{ host: local, command', message: /exactly one of: command, script/ },
-  { name: 'empty ssh command', edit: [['command: [echo, hi]', 'command: []']], path: 'spec.steps[1].ssh.command', at: '[]', message: /must not be empty/ },
-  { name: 'onExisting not an option', edit: [['pollInterval: 10s', 'pollInterval: 10s\n    onExisting: ignore']], path: 'spec.yarn.onExisting', at: 'ignore', message: /expected "adopt" \| "kill" \| "fail"/ },
-  { name: 'keepPod not an option', edit: [['image: spark:3.5', 'image: spark:3.5\n        keepPod: sometimes']], path: 'spec.steps[0].pod.keepPod', at: 'sometimes', message: /expected "never" \| "onFailure" \| "always"/ },
-  { name: 'env value not a string', edit: [['HADOOP_CONF_DIR: /etc/hadoop/conf', 'PORT: 8080']], path: 'spec.steps[0].pod.env.PORT', at: '8080', message: /expected string, received number/ },
-  { name: 'env name not a variable name', edit: [['HADOOP_CONF_DIR: /etc', 'HADOOP-CONF: /etc']], path: 'spec.steps[0].pod.env.HADOOP-CONF', at: 'HADOOP-CONF', message: /invalid key: must be an environment variable name/ },
-  { name: 'inline secret in env', edit: [['HADOOP_CONF_DIR: /etc/hadoop/conf', 'KAFKA_PASSWORD: hunter2']], path: 'spec.steps[0].pod.env.KAFKA_PASSWORD', at: 'hunter2', message: /looks like a secret: use secretEnv/ },
-  { name: 'secretEnv without key', edit: [['image: spark:3.5', 'image: spark:3.5\n        secretEnv: { TOKEN: { secret: creds } }']], path: 'spec.steps[0].pod.secretEnv.TOKEN.key', at: '{ secret: creds }', message: /required/ },
-  { name: 'schedule on a StreamingApp', edit: [['spec:\n', 'spec:\n  schedule: { cron: "0 3 * * *" }\n']], path: 'spec.schedule', at: 'schedule', message: /unknown key/ },
-  { name: 'BatchJob with a bad overlap', edit: [['kind: StreamingApp', 'kind: BatchJob'], ['spec:\n', 'spec:\n  schedule: { cron: "0 3 * * *", overlap: queue }\n']], path: 'spec.schedule.overlap', at: 'queue', message: /expected "skip" \| "bufferOne" \| "cancelOther" \| "allowAll"/ },
-  { name: 'container names clash', edit: [['- name: build\n', '- name: main\n']], path: 'spec.steps[0].pod.initContainers[0].name', at: 'main', message: /used twice/ },
-  { name: 'relative sharedVolume', edit: [['image: spark:3.5', 'image: spark:3.5\n        sharedVolume: artifacts']], path: 'spec.steps[0].pod.sharedVolume', at: 'artifacts', message: /absolute path/ },
-  { name: 'cpu not a quantity', edit: [['image: spark:3.5', 'image: spark:3.5\n        resources: { cpu: lots }']], path: 'spec.steps[0].pod.resources.cpu', at: 'lots', message: /Kubernetes quantity/ },
-  { name: 'label value not a string', edit: [['{ team: telecom }', '{ team: telecom, tier: 1 }']], path: 'metadata.labels.tier', at: '1 }', message: /expected string, received number/ },
-  { name: 'host missing from the worker config', edit: [['    host: local\n    appName', '    host: edge-9\n    appName']], knownHosts: ['edge-1'], path: 'spec.yarn.host', at: 'edge-9', message: /unknown host "edge-9"; the worker config has: edge-1/ },
+  {
+    name: 'a list, not a mapping',
+    text: '- apiVersion: kappa/v1\n',
+    path: '',
+    at: '- apiVersion',
+    message: /expected a mapping/,
+  },
+  {
+    name: 'wrong apiVersion',
+    edit: [['apiVersion: kappa/v1', 'apiVersion: kappa/v2']],
+    path: 'apiVersion',
+    at: 'kappa/v2',
+    message: /expected "kappa\/v1"/,
+  },
+  {
+    name: 'unknown kind',
+    edit: [['kind: StreamingApp', 'kind: StreamApp']],
+    path: 'kind',
+    at: 'StreamApp',
+    message: /expected "StreamingApp" \| "BatchJob"/,
+  },
+  {
+    name: 'missing spec.yarn',
+    edit: [['  yarn:\n    host: local\n    appName: RoamingApp\n    pollInterval: 10s\n', '']],
+    path: 'spec.yarn',
+    at: 'restartPolicy',
+    message: /required/,
+  },
+  {
+    name: 'missing metadata.name',
+    edit: [['  name: roaming\n', '']],
+    path: 'metadata.name',
+    at: 'labels',
+    message: /required/,
+  },
+  {
+    name: 'no steps',
+    edit: [[BASE.slice(BASE.indexOf('  steps:')), '  steps: []\n']],
+    path: 'spec.steps',
+    at: '[]',
+    message: /needs at least one step/,
+  },
+  {
+    name: 'step with pod and ssh',
+    edit: [['      pod:\n', '      ssh: { host: local, script: "true" }\n      pod:\n']],
+    path: 'spec.steps[0]',
+    at: 'name: build-and-submit',
+    message: /exactly one of: pod, ssh/,
+  },
+  {
+    name: 'step with neither pod nor ssh',
+    edit: [['      ssh: { host: local, command: [echo, hi] }\n', '']],
+    path: 'spec.steps[1]',
+    at: 'name: notify',
+    message: /exactly one of: pod, ssh/,
+  },
+  {
+    name: 'ssh with command and script',
+    edit: [['command: [echo, hi] }', 'command: [echo, hi], script: "echo hi" }']],
+    path: 'spec.steps[1].ssh',
+    at: '{ host: local, command',
+    message: /exactly one of: command, script/,
+  },
+  {
+    name: 'empty ssh command',
+    edit: [['command: [echo, hi]', 'command: []']],
+    path: 'spec.steps[1].ssh.command',
+    at: '[]',
+    message: /must not be empty/,
+  },
+  {
+    name: 'onExisting not an option',
+    edit: [['pollInterval: 10s', 'pollInterval: 10s\n    onExisting: ignore']],
+    path: 'spec.yarn.onExisting',
+    at: 'ignore',
+    message: /expected "adopt" \| "kill" \| "fail"/,
+  },
+  {
+    name: 'keepPod not an option',
+    edit: [['image: spark:3.5', 'image: spark:3.5\n        keepPod: sometimes']],
+    path: 'spec.steps[0].pod.keepPod',
+    at: 'sometimes',
+    message: /expected "never" \| "onFailure" \| "always"/,
+  },
+  {
+    name: 'env value not a string',
+    edit: [['HADOOP_CONF_DIR: /etc/hadoop/conf', 'PORT: 8080']],
+    path: 'spec.steps[0].pod.env.PORT',
+    at: '8080',
+    message: /expected string, received number/,
+  },
+  {
+    name: 'env name not a variable name',
+    edit: [['HADOOP_CONF_DIR: /etc', 'HADOOP-CONF: /etc']],
+    path: 'spec.steps[0].pod.env.HADOOP-CONF',
+    at: 'HADOOP-CONF',
+    message: /invalid key: must be an environment variable name/,
+  },
+  {
+    name: 'inline secret in env',
+    edit: [['HADOOP_CONF_DIR: /etc/hadoop/conf', 'KAFKA_PASSWORD: hunter2']],
+    path: 'spec.steps[0].pod.env.KAFKA_PASSWORD',
+    at: 'hunter2',
+    message: /looks like a secret: use secretEnv/,
+  },
+  {
+    name: 'secretEnv without key',
+    edit: [['image: spark:3.5', 'image: spark:3.5\n        secretEnv: { TOKEN: { secret: creds } }']],
+    path: 'spec.steps[0].pod.secretEnv.TOKEN.key',
+    at: '{ secret: creds }',
+    message: /required/,
+  },
+  {
+    name: 'schedule on a StreamingApp',
+    edit: [['spec:\n', 'spec:\n  schedule: { cron: "0 3 * * *" }\n']],
+    path: 'spec.schedule',
+    at: 'schedule',
+    message: /unknown key/,
+  },
+  {
+    name: 'BatchJob with a bad overlap',
+    edit: [
+      ['kind: StreamingApp', 'kind: BatchJob'],
+      ['spec:\n', 'spec:\n  schedule: { cron: "0 3 * * *", overlap: queue }\n'],
+    ],
+    path: 'spec.schedule.overlap',
+    at: 'queue',
+    message: /expected "skip" \| "bufferOne" \| "cancelOther" \| "allowAll"/,
+  },
+  {
+    name: 'container names clash',
+    edit: [['- name: build\n', '- name: main\n']],
+    path: 'spec.steps[0].pod.initContainers[0].name',
+    at: 'main',
+    message: /used twice/,
+  },
+  {
+    name: 'relative sharedVolume',
+    edit: [['image: spark:3.5', 'image: spark:3.5\n        sharedVolume: artifacts']],
+    path: 'spec.steps[0].pod.sharedVolume',
+    at: 'artifacts',
+    message: /absolute path/,
+  },
+  {
+    name: 'cpu not a quantity',
+    edit: [['image: spark:3.5', 'image: spark:3.5\n        resources: { cpu: lots }']],
+    path: 'spec.steps[0].pod.resources.cpu',
+    at: 'lots',
+    message: /Kubernetes quantity/,
+  },
+  {
+    name: 'label value not a string',
+    edit: [['{ team: telecom }', '{ team: telecom, tier: 1 }']],
+    path: 'metadata.labels.tier',
+    at: '1 }',
+    message: /expected string, received number/,
+  },
+  {
+    name: 'host missing from the worker config',
+    edit: [['    host: local\n    appName', '    host: edge-9\n    appName']],
+    knownHosts: ['edge-1'],
+    path: 'spec.yarn.host',
+    at: 'edge-9',
+    message: /unknown host "edge-9"; the worker config has: edge-1/,
+  },
 ];
 
 describe('malformed app configs', () => {
@@ -149,9 +417,18 @@ describe('valid app configs', () => {
     assert.deepEqual(issues.map(formatLocated), []);
     const kinds = apps.map((a) => `${a.config.kind}:${a.config.spec.steps.length}`);
     assert.ok(kinds.includes('StreamingApp:1'), 'a single-step app');
-    assert.ok(kinds.some((k) => /^StreamingApp:[2-9]/.test(k)), 'a multi-step app');
-    assert.ok(kinds.some((k) => k.startsWith('BatchJob')), 'a batch job');
-    assert.ok(apps.some((a) => a.config.metadata.name === 'international-roaming'), 'the DESIGN.md example');
+    assert.ok(
+      kinds.some((k) => /^StreamingApp:[2-9]/.test(k)),
+      'a multi-step app',
+    );
+    assert.ok(
+      kinds.some((k) => k.startsWith('BatchJob')),
+      'a batch job',
+    );
+    assert.ok(
+      apps.some((a) => a.config.metadata.name === 'international-roaming'),
+      'the DESIGN.md example',
+    );
   });
 
   test('defaults are filled in', () => {
@@ -162,18 +439,42 @@ describe('valid app configs', () => {
       spec: { yarn: { host: 'local', appName: 'X' }, steps: [{ name: 's', pod: { image: 'i' } }] },
     });
     assert.ok(result.ok);
-    assert.deepEqual(result.config.spec.yarn, { host: 'local', appName: 'X', pollInterval: '10s', unreachableTimeout: '15m', onExisting: 'adopt', appearTimeout: '5m' });
-    assert.deepEqual(result.config.spec.restartPolicy, { maxRestarts: 5, backoff: { initial: '30s', factor: 2, max: '10m' }, resetAfter: '1h' });
+    assert.deepEqual(result.config.spec.yarn, {
+      host: 'local',
+      appName: 'X',
+      pollInterval: '10s',
+      unreachableTimeout: '15m',
+      onExisting: 'adopt',
+      appearTimeout: '5m',
+    });
+    assert.deepEqual(result.config.spec.restartPolicy, {
+      maxRestarts: 5,
+      backoff: { initial: '30s', factor: 2, max: '10m' },
+      resetAfter: '1h',
+    });
     const pod = result.config.spec.steps[0]!.pod!;
-    assert.deepEqual([pod.sharedVolume, pod.timeout, pod.keepPod, pod.initContainers, pod.sidecars], ['/artifacts', '30m', 'onFailure', [], []]);
+    assert.deepEqual(
+      [pod.sharedVolume, pod.timeout, pod.keepPod, pod.initContainers, pod.sidecars],
+      ['/artifacts', '30m', 'onFailure', [], []],
+    );
   });
 
   test('two files claiming one app name or one YARN application are rejected', () => {
     const file = join(APPS, 'fraud-scoring.yaml');
     const { issues } = loadAppFiles([file, file]);
     const lines = issues.map(formatLocated);
-    assert.ok(lines.some((l) => /fraud-scoring\.yaml:\d+:\d+: metadata\.name: app "fraud-scoring" is also declared in/.test(l)), lines.join('\n'));
-    assert.ok(lines.some((l) => /spec\.yarn\.appName: YARN application "FraudScoringApp" on edge-1 is also claimed by/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) =>
+        /fraud-scoring\.yaml:\d+:\d+: metadata\.name: app "fraud-scoring" is also declared in/.test(l),
+      ),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) =>
+        /spec\.yarn\.appName: YARN application "FraudScoringApp" on edge-1 is also claimed by/.test(l),
+      ),
+      lines.join('\n'),
+    );
   });
 
   test('a missing file is reported by name', () => {
@@ -186,6 +487,9 @@ describe('worker config', () => {
   test('defaults without a file; an explicit missing file is an error', () => {
     const config = loadWorkerConfig(undefined, { KAPPA_WORKER_CONFIG: undefined });
     assert.equal(config.temporal.taskQueue, 'kappa');
-    assert.throws(() => loadWorkerConfig('/nonexistent/worker.yaml'), /worker\.yaml:1:1: cannot read: no such file/);
+    assert.throws(
+      () => loadWorkerConfig('/nonexistent/worker.yaml'),
+      /worker\.yaml:1:1: cannot read: no such file/,
+    );
   });
 });

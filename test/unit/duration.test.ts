@@ -20,18 +20,53 @@ test('anything else is not a duration', () => {
 });
 
 test('the config pattern accepts exactly what parseDuration parses', () => {
-  const corpus = ['1h30m', '10s', '250ms', '1m30s500ms', '2d', '0s', '', '10', 's', '1.5h', '10 s', '30m1h', '1m1m', '10sec', '1H', 'ms10', '5m5ms', '1d1h1m1s1ms', '1ms1s'];
-  for (const text of corpus) assert.equal(DURATION_PATTERN.test(text), parseDuration(text) !== undefined, JSON.stringify(text));
+  const corpus = [
+    '1h30m',
+    '10s',
+    '250ms',
+    '1m30s500ms',
+    '2d',
+    '0s',
+    '',
+    '10',
+    's',
+    '1.5h',
+    '10 s',
+    '30m1h',
+    '1m1m',
+    '10sec',
+    '1H',
+    'ms10',
+    '5m5ms',
+    '1d1h1m1s1ms',
+    '1ms1s',
+  ];
+  for (const text of corpus)
+    assert.equal(DURATION_PATTERN.test(text), parseDuration(text) !== undefined, JSON.stringify(text));
 });
 
 test('formatDuration round-trips', () => {
-  for (const text of ['1h30m', '10s', '250ms', '2d3h', '1m30s500ms']) assert.equal(formatDuration(parseDuration(text)!), text);
+  for (const text of ['1h30m', '10s', '250ms', '2d3h', '1m30s500ms'])
+    assert.equal(formatDuration(parseDuration(text)!), text);
   assert.equal(formatDuration(0), '0s');
 });
 
 test('shell quoting: sh reads back exactly the argv', async () => {
   const { execFileSync } = await import('node:child_process');
-  const argv = ['hdfs', 'dfs', '-touchz', '/flags/x y', "it's", '$HOME', '`id`', 'a"b', '', 'new\nline', '*', ';rm -rf /'];
+  const argv = [
+    'hdfs',
+    'dfs',
+    '-touchz',
+    '/flags/x y',
+    "it's",
+    '$HOME',
+    '`id`',
+    'a"b',
+    '',
+    'new\nline',
+    '*',
+    ';rm -rf /',
+  ];
   const script = `for a in ${shellJoin(argv)}; do printf '%s\\0' "$a"; done`;
   const out = execFileSync('sh', ['-c', script], { encoding: 'utf8' });
   assert.deepEqual(out.split('\0').slice(0, -1), argv);

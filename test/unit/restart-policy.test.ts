@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { backoffDelayMs, decideAfterFailure, hasEarnedReset, type RestartPolicyMs } from '../../src/common/restart-policy.js';
+import {
+  backoffDelayMs,
+  decideAfterFailure,
+  hasEarnedReset,
+  type RestartPolicyMs,
+} from '../../src/common/restart-policy.js';
 
 const policy: RestartPolicyMs = {
   maxRestarts: 5,
@@ -15,8 +20,14 @@ describe('restart policy', () => {
   });
 
   test('factor 1 is a constant delay; fractional factors work', () => {
-    assert.deepEqual([1, 2, 3].map((n) => backoffDelayMs({ initialMs: 5_000, factor: 1, maxMs: 60_000 }, n)), [5_000, 5_000, 5_000]);
-    assert.deepEqual([1, 2, 3].map((n) => backoffDelayMs({ initialMs: 60_000, factor: 1.5, maxMs: 900_000 }, n)), [60_000, 90_000, 135_000]);
+    assert.deepEqual(
+      [1, 2, 3].map((n) => backoffDelayMs({ initialMs: 5_000, factor: 1, maxMs: 60_000 }, n)),
+      [5_000, 5_000, 5_000],
+    );
+    assert.deepEqual(
+      [1, 2, 3].map((n) => backoffDelayMs({ initialMs: 60_000, factor: 1.5, maxMs: 900_000 }, n)),
+      [60_000, 90_000, 135_000],
+    );
   });
 
   test('restart numbers start at 1', () => {
@@ -36,7 +47,10 @@ describe('restart policy', () => {
   });
 
   test('maxRestarts 0 never restarts', () => {
-    assert.equal(decideAfterFailure({ ...policy, maxRestarts: 0 }, { restarts: 0, totalRestarts: 0 }, undefined, 0).kind, 'giveUp');
+    assert.equal(
+      decideAfterFailure({ ...policy, maxRestarts: 0 }, { restarts: 0, totalRestarts: 0 }, undefined, 0).kind,
+      'giveUp',
+    );
   });
 
   test('running for resetAfter resets the count and the backoff', () => {

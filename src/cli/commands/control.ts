@@ -18,10 +18,16 @@ export async function stopCommand(
   options: { leaveRunning?: boolean; reason?: string; timeout: string },
 ): Promise<number> {
   const timeoutMs = parseDuration(options.timeout);
-  if (timeoutMs === undefined) throw new CliError(`--timeout: expected a duration, got "${options.timeout}"`, ExitCode.usage);
+  if (timeoutMs === undefined)
+    throw new CliError(`--timeout: expected a duration, got "${options.timeout}"`, ExitCode.usage);
   const handle = await runningApp(ctx, app);
-  await handle.signal(stopSignal, { leaveRunning: options.leaveRunning ?? false, reason: options.reason ?? 'kappa stop' });
-  console.log(`${app}: stop requested${options.leaveRunning ? ' (leaving the YARN application running)' : ''}`);
+  await handle.signal(stopSignal, {
+    leaveRunning: options.leaveRunning ?? false,
+    reason: options.reason ?? 'kappa stop',
+  });
+  console.log(
+    `${app}: stop requested${options.leaveRunning ? ' (leaving the YARN application running)' : ''}`,
+  );
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timedOut'>((resolve) => {
     timer = setTimeout(() => resolve('timedOut'), timeoutMs);
@@ -35,13 +41,19 @@ export async function stopCommand(
     console.log(`${app}: ${result.phase}`);
     return ExitCode.ok;
   } catch (err) {
-    throw new CliError(`${app}: stop failed: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
+    throw new CliError(
+      `${app}: stop failed: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`,
+    );
   } finally {
     clearTimeout(timer);
   }
 }
 
-export async function restartCommand(ctx: CliContext, app: string, options: { reason?: string }): Promise<number> {
+export async function restartCommand(
+  ctx: CliContext,
+  app: string,
+  options: { reason?: string },
+): Promise<number> {
   const handle = await runningApp(ctx, app);
   await handle.signal(restartSignal, { reason: options.reason ?? 'kappa restart' });
   console.log(`${app}: restart requested (not counted against the restart budget)`);

@@ -1,12 +1,21 @@
 // `kappa deploy FILE... [--wait] [--timeout DUR] [--json]`
-import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
 import { parseDuration } from '../../common/duration.js';
 import { Phase, TERMINAL_PHASES } from '../../common/phases.js';
 import { SearchAttribute, WORKFLOW_TYPE, workflowId } from '../../common/temporal-names.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { loadAppFiles } from '../../config/load.js';
 import { ConfigError } from '../../config/yaml-source.js';
-import { deployUpdate, statusQuery, type AppStatus, type AppWorkflowInput } from '../../workflows/definitions.js';
+import {
+  deployUpdate,
+  statusQuery,
+  type AppStatus,
+  type AppWorkflowInput,
+} from '../../workflows/definitions.js';
 import type { CliContext } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
 
@@ -53,18 +62,33 @@ export async function deployApp(client: Client, taskQueue: string, config: AppCo
   }
   try {
     const result = await client.workflow.getHandle(id).executeUpdate(deployUpdate, { args: [config] });
-    return { app, workflowId: id, action: result.changed ? 'updated' : 'unchanged', revision: result.revision };
+    return {
+      app,
+      workflowId: id,
+      action: result.changed ? 'updated' : 'unchanged',
+      revision: result.revision,
+    };
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {
-      throw new CliError(`${app}: the running app rejected this config:\n${err.cause?.message ?? err.message}`);
+      throw new CliError(
+        `${app}: the running app rejected this config:\n${err.cause?.message ?? err.message}`,
+      );
     }
     throw err;
   }
 }
 
-export async function deployCommand(ctx: CliContext, files: string[], options: DeployOptions): Promise<number> {
+export async function deployCommand(
+  ctx: CliContext,
+  files: string[],
+  options: DeployOptions,
+): Promise<number> {
   const timeoutMs = parseDuration(options.timeout);
-  if (timeoutMs === undefined) throw new CliError(`--timeout: expected a duration such as 10m, got "${options.timeout}"`, ExitCode.usage);
+  if (timeoutMs === undefined)
+    throw new CliError(
+      `--timeout: expected a duration such as 10m, got "${options.timeout}"`,
+      ExitCode.usage,
+    );
   const { apps, issues } = loadAppFiles(files, { knownHosts: ctx.explicitOrDefaultWorkerConfigHosts });
   if (issues.length > 0) throw new ConfigError(issues);
 
@@ -81,7 +105,11 @@ export async function deployCommand(ctx: CliContext, files: string[], options: D
     const deadline = Date.now() + timeoutMs;
     for (const report of reports) {
       const outcome = await waitForApp(client, report, deadline, !options.json);
-      Object.assign(report, { phase: outcome.status?.phase, yarnAppId: outcome.status?.yarnAppId, error: outcome.status?.lastError });
+      Object.assign(report, {
+        phase: outcome.status?.phase,
+        yarnAppId: outcome.status?.yarnAppId,
+        error: outcome.status?.lastError,
+      });
       if (outcome.result === 'timedOut') exitCode = ExitCode.timedOut;
       else if (outcome.result === 'failed' && exitCode === ExitCode.ok) exitCode = ExitCode.failed;
     }
@@ -117,9 +145,12 @@ async function waitForApp(
       if (status) {
         const current = status.attempts.at(-1);
         const step = status.step ? ` step ${status.step}` : '';
-        show(`${report.app}: ${status.phase}${step} (revision ${status.revision}, restarts ${status.restarts})`);
+        show(
+          `${report.app}: ${status.phase}${step} (revision ${status.revision}, restarts ${status.restarts})`,
+        );
         const thisRevision = status.revision === report.revision && current?.revision === report.revision;
-        if (status.kind === 'StreamingApp' && status.phase === Phase.Running && thisRevision) return { result: 'ready', status };
+        if (status.kind === 'StreamingApp' && status.phase === Phase.Running && thisRevision)
+          return { result: 'ready', status };
         if (status.phase === Phase.Succeeded && thisRevision) return { result: 'ready', status };
         if (TERMINAL_PHASES.includes(status.phase)) return { result: 'failed', status };
       } else {
@@ -130,7 +161,7 @@ async function waitForApp(
     }
   } finally {
     if (live) process.stdout.write('\n');
-    if (print && status?.lastError && status.phase !== Phase.Running) console.log(`${report.app}: last error: ${status.lastError}`);
+    if (print && status?.lastError && status.phase !== Phase.Running)
+      console.log(`${report.app}: last error: ${status.lastError}`);
   }
 }
-

@@ -46,14 +46,25 @@ export async function listCommand(ctx: CliContext, options: { json?: boolean }):
   } else {
     const rows = [['APP', 'KIND', 'PHASE', 'RESTARTS', 'YARN APP', 'WORKFLOW']];
     for (const a of apps) {
-      rows.push([a.app, a.kind ?? '-', a.phase ?? '-', String(a.restarts ?? '-'), a.yarnAppId ?? '-', a.execution]);
+      rows.push([
+        a.app,
+        a.kind ?? '-',
+        a.phase ?? '-',
+        String(a.restarts ?? '-'),
+        a.yarnAppId ?? '-',
+        a.execution,
+      ]);
     }
     console.log(table(rows));
   }
   return ExitCode.ok;
 }
 
-export async function statusCommand(ctx: CliContext, app: string | undefined, options: { json?: boolean }): Promise<number> {
+export async function statusCommand(
+  ctx: CliContext,
+  app: string | undefined,
+  options: { json?: boolean },
+): Promise<number> {
   if (app === undefined) return listCommand(ctx, options);
   const { handle, description } = await ctx.appHandle(app);
   const status = await readAppStatus(handle, description);

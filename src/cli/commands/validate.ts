@@ -9,10 +9,12 @@ import { CliError, ExitCode } from '../errors.js';
 
 export function validateCommand(ctx: CliContext, paths: string[]): number {
   const files = expandConfigPaths(paths.length > 0 ? paths : ['config/apps']);
-  if (files.length === 0) throw new CliError(`no .yaml files in ${paths.join(' ') || 'config/apps'}`, ExitCode.failed);
+  if (files.length === 0)
+    throw new CliError(`no .yaml files in ${paths.join(' ') || 'config/apps'}`, ExitCode.failed);
   const { apps, issues } = loadAppFiles(files, { knownHosts: ctx.explicitOrDefaultWorkerConfigHosts });
   const bad = new Set(issues.map((i) => i.file));
-  for (const app of apps) if (!bad.has(app.file)) console.log(`ok  ${app.file} (${app.config.kind} ${app.config.metadata.name})`);
+  for (const app of apps)
+    if (!bad.has(app.file)) console.log(`ok  ${app.file} (${app.config.kind} ${app.config.metadata.name})`);
   for (const issue of issues) console.error(formatLocated(issue));
   if (issues.length > 0) {
     console.error(`${bad.size} of ${files.length} file${files.length === 1 ? '' : 's'} invalid`);
@@ -38,7 +40,10 @@ export function renderApp(config: AppConfig): string {
   const { yarn } = config.spec;
   const docs: unknown[] = config.spec.steps.map((step) =>
     step.ssh
-      ? { step: step.name, ssh: { host: step.ssh.host, command: remoteCommand(step.ssh), timeout: step.ssh.timeout } }
+      ? {
+          step: step.name,
+          ssh: { host: step.ssh.host, command: remoteCommand(step.ssh), timeout: step.ssh.timeout },
+        }
       : { step: step.name, pod: step.pod },
   );
   docs.push({

@@ -1,0 +1,22 @@
+# The Kappa worker image: compiled once in a build stage; the runtime stage has production dependencies only.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY bin ./bin
+COPY config ./config
+USER node
+# SIGTERM lets running activities finish or clean up (shutdownGraceTime in the worker config).
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["node", "bin/kappa"]
+CMD ["worker"]

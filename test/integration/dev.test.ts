@@ -1,0 +1,64 @@
+// `kappa dev`, the README's run command: obtains the Temporal CLI, starts a persistent dev server with the Web
+// UI, registers the search attributes, runs a worker, and on Ctrl-C drains the worker and stops the server.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Connection } from '@temporalio/client';
+import { freePort, isServerReachable, temporalCliPath } from '../../src/temporal/dev-server.js';
+import { tempDir, waitFor } from '../support/harness.js';
+
+const KAPPA = join(__dirname, '..', '..', 'bin', 'kappa');
+
+test('kappa dev: server with UI and search attributes, a polling worker, clean Ctrl-C', async () => {
+  const cache = tempDir('dev-cache');
+  const [port, uiPort] = [await freePort(), await freePort()];
+  const address = `127.0.0.1:${port}`;
+  const child = spawn(KAPPA, ['--address', address, 'dev', '--ui-port', String(uiPort)], {
+    cwd: tempDir('dev-cwd'), // no config/worker.yaml here: defaults apply
+    env: { ...process.env, KAPPA_CACHE: cache, TEMPORAL_CLI: temporalCliPath() },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    await waitFor(
+      'kappa dev to announce the UI',
+      () => output.includes(`Temporal UI at http://localhost:${uiPort}`),
+      120_000,
+    );
+
+    const ui = await fetch(`http://127.0.0.1:${uiPort}/`);
+    assert.equal(ui.status, 200, 'the Web UI answers');
+    assert.ok(existsSync(join(cache, 'dev', 'temporal.db')), 'the server persists to the cache');
+
+    const connection = await Connection.connect({ address });
+    try {
+      const attrs = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
+      for (const name of ['KappaApp', 'KappaKind', 'KappaPhase', 'KappaRestarts', 'KappaYarnAppId']) {
+        assert.ok(name in (attrs.customAttributes ?? {}), `${name} registered`);
+      }
+    } finally {
+      await connection.close();
+    }
+    await waitFor(
+      'a worker polling the kappa task queue',
+      () => {
+        const out = execFileSync(
+          temporalCliPath(),
+          ['task-queue', 'describe', '--task-queue', 'kappa', '--address', address, '--output', 'json'],
+          { encoding: 'utf8' },
+        );
+        return /"identity"/.test(out);
+      },
+      60_000,
+    );
+  } finally {
+    child.kill('SIGINT');
+  }
+  assert.equal(await exited, 0, output);
+  assert.equal(await isServerReachable(address), false, 'the dev server stopped with kappa dev');
+});
