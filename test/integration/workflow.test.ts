@@ -382,6 +382,29 @@ describe('existing instances and failures', { concurrency: true }, () => {
     await appHandle(client, 'degraded').signal(stopSignal, {});
   });
 
+  test('unreachable past unreachableTimeout: supervision fails and the restart policy decides', async () => {
+    await deployApp(
+      client,
+      TASK_QUEUE,
+      testApp('lost', {
+        yarn: { host: 'edge-lost', unreachableTimeout: '1s' },
+        restartPolicy: { maxRestarts: 0 },
+      }),
+    );
+    await runningApp('lost');
+    cluster.setReachable('edge-lost', false);
+    try {
+      const message = await failureOf(appHandle(client, 'lost').result());
+      assert.match(
+        message,
+        /gave up after 0 restarts; last error: edge-lost unreachable for 1s: ssh: connect to host edge-lost/,
+      );
+    } finally {
+      cluster.setReachable('edge-lost', true);
+    }
+    assert.equal((await queryStatus(client, 'lost')).phase, 'Failed');
+  });
+
   test('a BatchJob succeeds when its YARN app finishes SUCCEEDED', async () => {
     await deployApp(client, TASK_QUEUE, testApp('batch', { kind: 'BatchJob' }));
     const status = await runningApp('batch');
