@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # Obtain the Temporal CLI first (a cold build takes minutes), so no test file times out waiting for it.
 bash scripts/ensure-temporal-cli.sh >/dev/null
+bash scripts/ensure-sshd.sh
 files=("$@")
 if [ ${#files[@]} -eq 0 ]; then
   # The whole suite also holds the code to its checks: types, lint rules (workflow sandbox), formatting.

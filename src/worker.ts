@@ -47,9 +47,10 @@ export async function createKappaWorker(
 
 /** Runs a worker until SIGINT/SIGTERM, then lets running activities finish or clean up (graceful shutdown). */
 export async function runWorker(config: WorkerConfig, settings: TemporalConnectionSettings): Promise<void> {
+  const deps = productionDeps(config);
   const { worker, connection } = await createKappaWorker({
     settings,
-    deps: productionDeps(config),
+    deps,
     shutdownGraceTimeMs: durationMs(config.shutdownGraceTime),
   });
   console.error(
@@ -58,6 +59,7 @@ export async function runWorker(config: WorkerConfig, settings: TemporalConnecti
   try {
     await worker.run();
   } finally {
+    deps.close();
     await connection.close();
   }
 }

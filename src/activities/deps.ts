@@ -35,8 +35,11 @@ export class YarnUnavailableError extends Error {
 }
 
 export interface YarnGateway {
-  /** Live applications on a host. Throws YarnUnavailableError when the host or `yarn` cannot answer. */
-  listLive(host: string): Promise<YarnAppReport[]>;
+  /**
+   * Live applications on a host. A result up to `maxAgeMs` old may be shared with other callers (0: a fresh
+   * call). Throws YarnUnavailableError when the host or `yarn` cannot answer.
+   */
+  listLive(host: string, maxAgeMs?: number): Promise<YarnAppReport[]>;
   /** One application's report, in any state; undefined when YARN does not know the id. */
   status(host: string, appId: string): Promise<YarnAppReport | undefined>;
   /** Asks YARN to kill an application; a finished or unknown one is not an error. */

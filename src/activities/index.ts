@@ -24,10 +24,10 @@ export function createActivities(deps: KappaDeps) {
   const heartbeatEveryMs = deps.heartbeatIntervalMs ?? 1_000;
 
   /** Heartbeats on a timer so cancellation arrives even while a runner waits on I/O. */
-  function keepHeartbeating(details: () => unknown): () => void {
+  function keepHeartbeating(details: () => unknown, everyMs = heartbeatEveryMs): () => void {
     const ctx = Context.current();
     ctx.heartbeat(details());
-    const timer = setInterval(() => ctx.heartbeat(details()), heartbeatEveryMs);
+    const timer = setInterval(() => ctx.heartbeat(details()), everyMs);
     return () => clearInterval(timer);
   }
 
@@ -142,11 +142,13 @@ export function createActivities(deps: KappaDeps) {
       let failedPolls = 0;
       let firstFailureAt: number | undefined;
       let lastPollAt = 0;
-      const stopHeartbeats = keepHeartbeating(() => ({ appId: input.appId, lastPollAt }));
+      // Many apps are supervised at once: heartbeat a third of the timeout, not every second.
+      const timeoutMs = ctx.info.heartbeatTimeoutMs ?? 30_000;
+      const stopHeartbeats = keepHeartbeating(() => ({ appId: input.appId, lastPollAt }), Math.max(heartbeatEveryMs, timeoutMs / 3));
       try {
         for (;;) {
           try {
-            const live = await deps.yarn.listLive(input.host);
+            const live = await deps.yarn.listLive(input.host, input.pollIntervalMs);
             lastPollAt = Date.now();
             if (input.degradedSince !== undefined) return { kind: 'reachable' };
             failedPolls = 0;

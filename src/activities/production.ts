@@ -1,26 +1,22 @@
-// The dependencies a production worker hands its activities.
-import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../common/failures.js';
+// The dependencies a production worker hands its activities: SSH to the edge nodes, the yarn CLI there, and the
+// step runners. The pod runner arrives with the Kubernetes work; until then a pod step fails with NotConfigured.
 import type { WorkerConfig } from '../config/worker-config.js';
-import type { KappaDeps, YarnGateway } from './deps.js';
+import { HostCommandRunner } from '../ssh/command-runner.js';
+import { SshPool } from '../ssh/ssh-pool.js';
+import { YarnCli } from '../yarn/yarn-cli.js';
+import type { KappaDeps } from './deps.js';
+import { SshStepRunner } from './ssh-step.js';
 
-/**
- * The SSH/YARN gateway and the pod and ssh step runners are the edge-node and Kubernetes issues' work; until
- * they land, a production worker says so plainly instead of pretending.
- */
-export function productionDeps(_config: WorkerConfig): KappaDeps {
-  const missing = (what: string) => () =>
-    Promise.reject(
-      ApplicationFailure.create({
-        type: FailureType.NotConfigured,
-        nonRetryable: true,
-        message: `this Kappa build has no ${what} yet`,
-      }),
-    );
-  const yarn: YarnGateway = {
-    listLive: missing('YARN gateway'),
-    status: missing('YARN gateway'),
-    kill: missing('YARN gateway'),
+export function productionDeps(config: WorkerConfig): KappaDeps & { close(): void } {
+  const pool = new SshPool(config.hosts);
+  const runner = new HostCommandRunner(pool);
+  const yarnCommands = Object.fromEntries([
+    ['local', config.local.yarnCommand],
+    ...Object.entries(config.hosts).map(([name, host]) => [name, host.yarnCommand]),
+  ]) as Record<string, string>;
+  return {
+    steps: { ssh: new SshStepRunner(runner) },
+    yarn: new YarnCli(runner, { yarnCommands }),
+    close: () => pool.close(),
   };
-  return { steps: {}, yarn };
 }

@@ -45,6 +45,8 @@ export const workerConfigSchema = z.strictObject({
     )
     .refine((hosts) => !('local' in hosts), '"local" is reserved for the worker\'s own host')
     .default({}),
+  /** Apps and steps with `host: local` run on the worker's own host. */
+  local: z.strictObject({ yarnCommand: nonEmptyString.default('yarn') }).prefault({}),
   metrics: z.strictObject({ port: z.int().min(0).max(65535).default(9464) }).prefault({}),
   /** How long a stopping worker lets running activities finish or clean up. */
   shutdownGraceTime: duration.default('30s'),

@@ -301,7 +301,14 @@ class AppRun {
     this.degradedSince = degradedSince;
     this.setPhase(degradedSince === undefined ? Phase.Running : Phase.Degraded);
 
-    const supervision = activities({ startToCloseTimeout: '3650d' });
+    const pollMs = durationMs(yarn.pollInterval);
+    const supervision = activities({
+      startToCloseTimeout: '3650d',
+      // Scaled with the poll interval: a worker that died is noticed within a few polls.
+      heartbeatTimeout: Math.min(Math.max(3 * pollMs, 15_000), 120_000),
+      // Nothing to clean up: a stop need not wait for the poller to hear of it.
+      cancellationType: ActivityCancellationType.TRY_CANCEL,
+    });
     const work = async (): Promise<YarnAppReport> => {
       // A stable app earns a fresh budget after resetAfter, visible in `status` as soon as it does.
       const resetTimer = new CancellationScope();
@@ -320,7 +327,7 @@ class AppRun {
             ...this.appRef(),
             kind: this.config.kind,
             appId,
-            pollIntervalMs: durationMs(yarn.pollInterval),
+            pollIntervalMs: pollMs,
             unreachableTimeoutMs: durationMs(yarn.unreachableTimeout),
             degradedSince: this.degradedSince,
           });

@@ -61,7 +61,7 @@ export class FakeCluster implements YarnGateway {
 
   // --- YarnGateway ---
 
-  listLive(host: string): Promise<YarnAppReport[]> {
+  listLive(host: string, _maxAgeMs?: number): Promise<YarnAppReport[]> {
     this.checkReachable(host);
     this.record({ type: 'list' });
     return Promise.resolve(

@@ -1,7 +1,8 @@
 // `kappa validate [PATH...]` and `kappa render FILE`
 import { stringify } from 'yaml';
-import { shellJoin, shellQuote } from '../../common/shell-quote.js';
-import type { AppConfig, Step } from '../../config/app-config.js';
+import { remoteCommand } from '../../common/remote-command.js';
+import { shellQuote } from '../../common/shell-quote.js';
+import type { AppConfig } from '../../config/app-config.js';
 import { expandConfigPaths, loadAppFile, loadAppFiles } from '../../config/load.js';
 import { formatLocated } from '../../config/yaml-source.js';
 import type { CliContext } from '../context.js';
@@ -21,13 +22,6 @@ export function validateCommand(ctx: CliContext, paths: string[]): number {
     return ExitCode.failed;
   }
   return ExitCode.ok;
-}
-
-/** The remote command an ssh step runs: argv quoted element by element, or the script under `sh -e`. */
-export function remoteCommand(ssh: NonNullable<Step['ssh']>): string {
-  const env = Object.entries(ssh.env ?? {}).map(([k, v]) => `${k}=${v}`);
-  const argv = ssh.command ?? ['sh', '-e', '-c', ssh.script ?? ''];
-  return env.length > 0 ? shellJoin(['env', ...env, ...argv]) : shellJoin(argv);
 }
 
 export function renderCommand(ctx: CliContext, file: string): number {

@@ -1,0 +1,207 @@
+// SSH, ssh steps and the yarn CLI gateway against a real OpenSSH sshd on loopback and the yarn double.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { YarnUnavailableError } from '../../src/activities/deps.js';
+import { SshStepRunner } from '../../src/activities/ssh-step.js';
+import { remoteCommand } from '../../src/common/remote-command.js';
+import { shellJoin } from '../../src/common/shell-quote.js';
+import { HostCommandRunner, HostUnreachableError, type CommandRunner } from '../../src/ssh/command-runner.js';
+import { SshPool } from '../../src/ssh/ssh-pool.js';
+import { YarnCli } from '../../src/yarn/yarn-cli.js';
+import { Sshd } from '../support/sshd.js';
+import { YarnDouble } from '../support/yarn-double.js';
+import { tempDir, waitFor } from '../support/harness.js';
+
+const sshd = new Sshd();
+let pool: SshPool;
+let runner: CommandRunner;
+let double: YarnDouble;
+let work: string;
+
+before(async () => {
+  await sshd.start();
+  double = new YarnDouble(tempDir('double'));
+  pool = new SshPool({ 'edge-1': await sshd.hostConfig(double.yarn) });
+  runner = new HostCommandRunner(pool);
+  work = tempDir('ssh-work');
+});
+
+after(async () => {
+  pool?.close();
+  await sshd.stop();
+});
+
+function stepContext(signal = new AbortController().signal) {
+  const lines: string[] = [];
+  return {
+    lines,
+    ctx: {
+      app: 't',
+      revision: 1,
+      attempt: 1,
+      stepName: 'submit',
+      signal,
+      heartbeat: () => undefined,
+      previousDetails: undefined,
+      log: (message: string) => lines.push(message),
+    },
+  };
+}
+
+describe('ssh', () => {
+  test('argv is quoted so the remote side gets exactly these arguments', async () => {
+    const args = ['a b', "it's", '$HOME', '`id`', 'x;y', '', '*', 'new\nline'];
+    const command = `for a in ${shellJoin(args)}; do printf '[%s]' "$a"; done`;
+    const result = await runner.run('edge-1', command, { timeoutMs: 10_000 });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, args.map((a) => `[${a}]`).join(''));
+    assert.equal(result.stderr, '', 'the pid marker never reaches the caller');
+  });
+
+  test('thirty concurrent commands share one connection', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => runner.run('edge-1', `echo ${i}; sleep 0.2`, { timeoutMs: 20_000 })),
+    );
+    assert.deepEqual(results.map((r) => r.stdout.trim()), Array.from({ length: 30 }, (_, i) => String(i)));
+    assert.equal(pool.connectionCount(), 1);
+  });
+
+  for (const host of ['edge-1', 'local']) {
+    test(`cancelling a command ends the remote process group (${host})`, async () => {
+      const pidFile = join(work, `pid-${host}`);
+      const controller = new AbortController();
+      const running = runner.run(host, `sh -c 'echo $$ > ${pidFile}; sleep 300' & wait`, { timeoutMs: 60_000, signal: controller.signal });
+      await waitFor('the remote command to start', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '');
+      const pid = readFileSync(pidFile, 'utf8').trim();
+      controller.abort(new Error('cancelled by test'));
+      await assert.rejects(running, /cancelled by test/);
+      await waitFor(`process ${pid} to end`, () => !isAlive(pid), 10_000);
+    });
+  }
+
+  test('a command past its timeout is killed and reported', async () => {
+    await assert.rejects(runner.run('edge-1', 'sleep 30', { timeoutMs: 500 }), /timed out after 500 ms/);
+  });
+
+  test('an unknown host key is refused; so is a changed one', async () => {
+    const config = await sshd.hostConfig(double.yarn);
+    const empty = join(work, 'known_hosts_empty');
+    writeFileSync(empty, '');
+    const unknown = new SshPool({ 'edge-1': { ...config, knownHostsPath: empty } });
+    await assert.rejects(unknown.run('edge-1', 'true', { timeoutMs: 10_000 }), (err: Error) => {
+      assert.ok(err instanceof HostUnreachableError);
+      assert.match(err.message, /host \[127\.0\.0\.1\]:\d+ is not in .*known_hosts_empty; its key is ssh-ed25519 SHA256:/);
+      return true;
+    });
+    const otherKey = join(work, 'other');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', otherKey]);
+    const changedFile = join(work, 'known_hosts_changed');
+    writeFileSync(changedFile, `[127.0.0.1]:${config.port} ${readFileSync(`${otherKey}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}\n`);
+    const changed = new SshPool({ 'edge-1': { ...config, knownHostsPath: changedFile } });
+    await assert.rejects(changed.run('edge-1', 'true', { timeoutMs: 10_000 }), /HOST KEY CHANGED for \[127\.0\.0\.1\]:\d+/);
+  });
+
+  test('hashed known_hosts entries are accepted', async () => {
+    const config = await sshd.hostConfig(double.yarn);
+    const hashed = join(work, 'known_hosts_hashed');
+    copyFileSync(sshd.knownHosts, hashed);
+    execFileSync('ssh-keygen', ['-q', '-H', '-f', hashed]);
+    assert.match(readFileSync(hashed, 'utf8'), /^\|1\|/);
+    const hashedPool = new SshPool({ 'edge-1': { ...config, knownHostsPath: hashed } });
+    try {
+      assert.equal((await hashedPool.run('edge-1', 'echo ok', { timeoutMs: 10_000 })).stdout, 'ok\n');
+    } finally {
+      hashedPool.close();
+    }
+  });
+});
+
+describe('ssh step', () => {
+  test('spark-submit over ssh: the application id comes from its output', async () => {
+    const step = {
+      host: 'edge-1',
+      command: [double.sparkSubmit, '--master', 'yarn', '--deploy-mode', 'cluster', '--name', 'Step App', '--conf', 'spark.yarn.submit.waitAppCompletion=false', '--class', 'x.Main', 'app.jar'],
+      env: { HADOOP_CONF_DIR: '/etc/hadoop/conf' },
+      timeout: '1m',
+    };
+    const { ctx, lines } = stepContext();
+    const result = await new SshStepRunner(runner).run(step, ctx);
+    assert.match(result.yarnAppId ?? '', /^application_1700000000000_\d{4}$/);
+    assert.deepEqual(double.live('Step App').map((a) => a.id), [result.yarnAppId]);
+    assert.ok(lines.some((l) => l.includes(`Submitting application ${result.yarnAppId} to ResourceManager`)), 'output streamed to the log');
+    assert.match(result.outputTail, /Application report for application_\d+_\d+ \(state: ACCEPTED\)/);
+    assert.match(remoteCommand(step), /^env HADOOP_CONF_DIR=\/etc\/hadoop\/conf .*--name 'Step App'/);
+  });
+
+  test('a non-zero exit fails the step with that code and the output tail', async () => {
+    const { ctx } = stepContext();
+    await assert.rejects(new SshStepRunner(runner).run({ host: 'edge-1', script: 'echo preparing\necho broken >&2\nexit 7', timeout: '1m' }, ctx), (err: Error & { type?: string; details?: unknown[] }) => {
+      assert.equal(err.type, 'StepFailed');
+      assert.match(err.message, /step "submit" on edge-1 exited with code 7; output ends:\n(preparing\nbroken|broken\npreparing)/);
+      assert.equal((err.details?.[0] as { exitCode: number }).exitCode, 7);
+      return true;
+    });
+    // spark-submit without HADOOP_CONF_DIR fails the way the real one does
+    await assert.rejects(
+      new SshStepRunner(runner).run({ host: 'edge-1', command: [double.sparkSubmit, '--master', 'yarn', 'app.jar'], timeout: '1m' }, ctx),
+      /exited with code 1; output ends:\n.*either HADOOP_CONF_DIR or YARN_CONF_DIR must be set/,
+    );
+  });
+});
+
+describe('yarn gateway', () => {
+  test('list, status and kill through the real CLI formats', async () => {
+    const yarn = new YarnCli(runner, { yarnCommands: { 'edge-1': double.yarn } });
+    const id = double.addRunning('Gateway App');
+    const live = await yarn.listLive('edge-1');
+    assert.ok(live.some((a) => a.id === id && a.name === 'Gateway App' && a.state === 'RUNNING'));
+    assert.equal((await yarn.status('edge-1', id))?.state, 'RUNNING');
+    await yarn.kill('edge-1', id);
+    const report = await yarn.status('edge-1', id);
+    assert.deepEqual([report?.state, report?.finalStatus, report?.diagnostics], ['KILLED', 'KILLED', 'Application killed by user.']);
+    await yarn.kill('edge-1', id); // already finished: not an error
+    assert.equal(await yarn.status('edge-1', 'application_1700000000000_9999'), undefined);
+    await yarn.kill('edge-1', 'application_1700000000000_9999'); // unknown: nothing to kill
+  });
+
+  test('a ResourceManager that cannot be reached is YarnUnavailableError, not an empty list', async () => {
+    const yarn = new YarnCli(runner, { yarnCommands: { 'edge-1': double.yarn } });
+    double.setRmDown(true);
+    try {
+      await assert.rejects(yarn.listLive('edge-1'), (err: Error) => err instanceof YarnUnavailableError && /exited with 255: .*ConnectException/.test(err.message));
+    } finally {
+      double.setRmDown(false);
+    }
+  });
+
+  test('callers within the poll interval share one yarn -list', async () => {
+    const yarn = new YarnCli(runner, { yarnCommands: { 'edge-1': double.yarn } });
+    const before = double.listCalls().length;
+    await Promise.all(Array.from({ length: 50 }, () => yarn.listLive('edge-1', 5_000)));
+    await yarn.listLive('edge-1', 5_000);
+    assert.equal(double.listCalls().length - before, 1);
+  });
+
+  test('sshd down: unreachable; back up: reconnects', async () => {
+    const yarn = new YarnCli(runner, { yarnCommands: { 'edge-1': double.yarn } });
+    await sshd.stop();
+    try {
+      await assert.rejects(yarn.listLive('edge-1'), YarnUnavailableError);
+    } finally {
+      await sshd.start();
+    }
+    await waitFor('reconnected', async () => (await yarn.listLive('edge-1').then(() => true, () => false)) || undefined, 40_000);
+  });
+});
+
+function isAlive(pid: string): boolean {
+  try {
+    process.kill(Number(pid), 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
