@@ -19,6 +19,23 @@ export default tseslint.config(
     },
   },
   {
+    // Plain-JS test doubles run outside TypeScript (fast to exec over SSH): no type-aware rules for them.
+    files: ['**/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      parserOptions: { projectService: false, program: null, project: false },
+      sourceType: 'commonjs',
+      globals: {
+        require: 'readonly',
+        process: 'readonly',
+        __dirname: 'readonly',
+        SharedArrayBuffer: 'readonly',
+        Atomics: 'readonly',
+      },
+    },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // Workflow code runs in Temporal's deterministic sandbox.
     files: ['src/workflows/**/*.ts'],
     rules: {

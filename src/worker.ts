@@ -21,6 +21,7 @@ export interface KappaWorkerOptions {
   /** Pre-bundled workflow code (tests bundle once and share); otherwise bundled from source at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   shutdownGraceTimeMs?: number;
+  maxConcurrentActivities?: number;
   identity?: string;
 }
 
@@ -40,6 +41,8 @@ export async function createKappaWorker(
     defaultHeartbeatThrottleInterval: '2s',
     maxHeartbeatThrottleInterval: '2s',
     shutdownGraceTime: options.shutdownGraceTimeMs ?? 30_000,
+    // Supervision activities live as long as their apps: one slot each.
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 5000,
     ...(options.identity ? { identity: options.identity } : {}),
   });
   return { worker, connection };
@@ -52,6 +55,7 @@ export async function runWorker(config: WorkerConfig, settings: TemporalConnecti
     settings,
     deps,
     shutdownGraceTimeMs: durationMs(config.shutdownGraceTime),
+    maxConcurrentActivities: config.maxConcurrentActivities,
   });
   console.error(
     `kappa worker: task queue ${settings.taskQueue} on ${settings.address} (namespace ${settings.namespace})`,

@@ -144,7 +144,10 @@ export function createActivities(deps: KappaDeps) {
       let lastPollAt = 0;
       // Many apps are supervised at once: heartbeat a third of the timeout, not every second.
       const timeoutMs = ctx.info.heartbeatTimeoutMs ?? 30_000;
-      const stopHeartbeats = keepHeartbeating(() => ({ appId: input.appId, lastPollAt }), Math.max(heartbeatEveryMs, timeoutMs / 3));
+      const stopHeartbeats = keepHeartbeating(
+        () => ({ appId: input.appId, lastPollAt }),
+        Math.max(heartbeatEveryMs, timeoutMs / 3),
+      );
       try {
         for (;;) {
           try {

@@ -30,7 +30,8 @@ export class SshStepRunner implements StepRunner<SshStep> {
         for (const line of lines) ctx.log(line, { stream, host: step.host });
       },
     });
-    for (const stream of ['stdout', 'stderr'] as const) if (partial[stream]) ctx.log(partial[stream], { stream, host: step.host });
+    for (const stream of ['stdout', 'stderr'] as const)
+      if (partial[stream]) ctx.log(partial[stream], { stream, host: step.host });
     if (result.code !== 0) {
       const how = result.code === null ? 'was killed by a signal' : `exited with code ${result.code}`;
       throw ApplicationFailure.create({

@@ -48,6 +48,8 @@ export const workerConfigSchema = z.strictObject({
   /** Apps and steps with `host: local` run on the worker's own host. */
   local: z.strictObject({ yarnCommand: nonEmptyString.default('yarn') }).prefault({}),
   metrics: z.strictObject({ port: z.int().min(0).max(65535).default(9464) }).prefault({}),
+  /** Activity slots: every supervised app holds one for as long as it runs, so this caps the apps per worker. */
+  maxConcurrentActivities: z.int().min(10).default(5000),
   /** How long a stopping worker lets running activities finish or clean up. */
   shutdownGraceTime: duration.default('30s'),
 });

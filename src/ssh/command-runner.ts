@@ -74,8 +74,12 @@ export class LocalCommandRunner implements CommandRunner {
         killGroup('SIGTERM');
         setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS).unref();
       };
-      const timer = setTimeout(() => stop(new CommandTimeoutError(`timed out after ${options.timeoutMs} ms`)), options.timeoutMs);
-      const onAbort = () => stop(options.signal?.reason instanceof Error ? options.signal.reason : new Error('aborted'));
+      const timer = setTimeout(
+        () => stop(new CommandTimeoutError(`timed out after ${options.timeoutMs} ms`)),
+        options.timeoutMs,
+      );
+      const onAbort = () =>
+        stop(options.signal?.reason instanceof Error ? options.signal.reason : new Error('aborted'));
       options.signal?.addEventListener('abort', onAbort, { once: true });
       if (options.signal?.aborted) onAbort();
       child.stdout.setEncoding('utf8').on('data', (text: string) => {

@@ -17,10 +17,17 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
     if (line === '' || line.startsWith('#')) return;
     const parts = line.split(/\s+/);
     let marker: KnownHostEntry['marker'];
-    if (parts[0] === '@revoked' || parts[0] === '@cert-authority') marker = parts.shift() as KnownHostEntry['marker'];
+    if (parts[0] === '@revoked' || parts[0] === '@cert-authority')
+      marker = parts.shift() as KnownHostEntry['marker'];
     const [hosts, keyType, key] = parts;
     if (!hosts || !keyType || !key) return; // malformed lines are skipped, as ssh does
-    entries.push({ ...(marker ? { marker } : {}), patterns: hosts.split(','), keyType, key: Buffer.from(key, 'base64'), line: i + 1 });
+    entries.push({
+      ...(marker ? { marker } : {}),
+      patterns: hosts.split(','),
+      keyType,
+      key: Buffer.from(key, 'base64'),
+      line: i + 1,
+    });
   });
   return entries;
 }
@@ -36,7 +43,13 @@ function matchesPattern(pattern: string, name: string): boolean {
     if (!salt || !hash) return false;
     return createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64') === hash;
   }
-  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  const regex = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
   return regex.test(name);
 }
 
@@ -63,16 +76,25 @@ export function keyTypeOf(key: Buffer): string {
 }
 
 export type HostKeyVerdict =
-  | { ok: true; line: number }
-  | { ok: false; reason: 'unknown' | 'changed' | 'revoked'; message: string };
+  { ok: true; line: number } | { ok: false; reason: 'unknown' | 'changed' | 'revoked'; message: string };
 
-export function checkHostKey(entries: KnownHostEntry[], host: string, port: number, offered: Buffer, file: string): HostKeyVerdict {
+export function checkHostKey(
+  entries: KnownHostEntry[],
+  host: string,
+  port: number,
+  offered: Buffer,
+  file: string,
+): HostKeyVerdict {
   const name = knownHostsName(host, port);
   const forHost = entries.filter((e) => entryMatches(e, name));
   const offeredType = keyTypeOf(offered);
   const print = `${offeredType} ${fingerprint(offered)}`;
   if (forHost.some((e) => e.marker === '@revoked' && e.key.equals(offered))) {
-    return { ok: false, reason: 'revoked', message: `host key ${print} of ${name} is marked @revoked in ${file}` };
+    return {
+      ok: false,
+      reason: 'revoked',
+      message: `host key ${print} of ${name} is marked @revoked in ${file}`,
+    };
   }
   const plain = forHost.filter((e) => e.marker === undefined);
   const match = plain.find((e) => e.key.equals(offered));
@@ -95,5 +117,7 @@ export function checkHostKey(entries: KnownHostEntry[], host: string, port: numb
 /** Key types known for a host, so the client asks the server for one of those (as OpenSSH does). */
 export function knownKeyTypes(entries: KnownHostEntry[], host: string, port: number): string[] {
   const name = knownHostsName(host, port);
-  return [...new Set(entries.filter((e) => e.marker === undefined && entryMatches(e, name)).map((e) => e.keyType))];
+  return [
+    ...new Set(entries.filter((e) => e.marker === undefined && entryMatches(e, name)).map((e) => e.keyType)),
+  ];
 }

@@ -112,7 +112,9 @@ class SshHost {
     if (this.connecting) return this.connecting;
     if (Date.now() < this.retryAt) {
       const seconds = Math.ceil((this.retryAt - Date.now()) / 1000);
-      return Promise.reject(new HostUnreachableError(`${this.lastError?.message ?? 'unreachable'} (next attempt in ${seconds}s)`));
+      return Promise.reject(
+        new HostUnreachableError(`${this.lastError?.message ?? 'unreachable'} (next attempt in ${seconds}s)`),
+      );
     }
     this.connecting = this.connect().then(
       (client) => {
@@ -142,16 +144,26 @@ class SshHost {
     try {
       knownHostsText = readFileSync(expandHome(config.knownHostsPath), 'utf8');
     } catch (err) {
-      return Promise.reject(new HostUnreachableError(`${label}: cannot read known_hosts ${config.knownHostsPath}: ${(err as Error).message}`));
+      return Promise.reject(
+        new HostUnreachableError(
+          `${label}: cannot read known_hosts ${config.knownHostsPath}: ${(err as Error).message}`,
+        ),
+      );
     }
     try {
       privateKey = readFileSync(expandHome(config.privateKeyPath));
     } catch (err) {
-      return Promise.reject(new HostUnreachableError(`${label}: cannot read private key ${config.privateKeyPath}: ${(err as Error).message}`));
+      return Promise.reject(
+        new HostUnreachableError(
+          `${label}: cannot read private key ${config.privateKeyPath}: ${(err as Error).message}`,
+        ),
+      );
     }
     const entries = parseKnownHosts(knownHostsText);
     const hostKeyTypes = knownKeyTypes(entries, config.host, config.port);
-    const passphrase = env[`KAPPA_SSH_PASSPHRASE_${this.name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] ?? env.KAPPA_SSH_PASSPHRASE;
+    const passphrase =
+      env[`KAPPA_SSH_PASSPHRASE_${this.name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] ??
+      env.KAPPA_SSH_PASSPHRASE;
     let refusal: string | undefined;
 
     return new Promise((resolve, reject) => {
@@ -233,8 +245,12 @@ class SshHost {
           }, KILL_GRACE_MS);
           graceTimer.unref();
         };
-        const timer = setTimeout(() => stop(new CommandTimeoutError(`timed out after ${options.timeoutMs} ms`)), options.timeoutMs);
-        const onAbort = () => stop(options.signal?.reason instanceof Error ? options.signal.reason : new Error('aborted'));
+        const timer = setTimeout(
+          () => stop(new CommandTimeoutError(`timed out after ${options.timeoutMs} ms`)),
+          options.timeoutMs,
+        );
+        const onAbort = () =>
+          stop(options.signal?.reason instanceof Error ? options.signal.reason : new Error('aborted'));
         options.signal?.addEventListener('abort', onAbort, { once: true });
         if (options.signal?.aborted) onAbort();
 
@@ -269,7 +285,8 @@ class SshHost {
           clearTimeout(graceTimer); // the session ended: nothing left to kill
           options.signal?.removeEventListener('abort', onAbort);
           if (failure) reject(failure);
-          else if (!exited) reject(new HostUnreachableError(`${this.name}: connection lost while the command ran`));
+          else if (!exited)
+            reject(new HostUnreachableError(`${this.name}: connection lost while the command ran`));
           else resolve({ code, stdout: stdout.toString(), stderr: stderr.toString() });
         });
       });

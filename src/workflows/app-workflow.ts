@@ -351,7 +351,10 @@ class AppRun {
     if (outcome.kind === 'interrupted') {
       return { kind: 'supervise', appId, runningSince, degradedSince: this.degradedSince };
     }
-    if (outcome.kind === 'error') return this.onFailure(outcome.error);
+    // The attempt that started this app ends with it.
+    const attempt = this.attempts.at(-1);
+    const record = attempt?.yarnAppId === appId ? attempt : undefined;
+    if (outcome.kind === 'error') return this.onFailure(outcome.error, record);
     const report = outcome.value;
     if (
       this.config.kind === 'BatchJob' &&
@@ -359,6 +362,7 @@ class AppRun {
       report.finalStatus === 'SUCCEEDED'
     ) {
       this.lastError = null;
+      if (record) this.endAttempt(record, 'succeeded');
       this.setPhase(Phase.Succeeded);
       return { kind: 'finished' };
     }
@@ -369,6 +373,7 @@ class AppRun {
           report.diagnostics ? `: ${report.diagnostics}` : ''
         }`,
       }),
+      record,
     );
   }
 

@@ -19,7 +19,8 @@ export interface YarnListRow extends YarnAppReport {
 }
 
 const LIST_HEADER = 'Application-Id';
-const SUMMARY = /^Total number of applications \(application-types: \[[^\]]*\](?:,)? (?:and )?states: \[([^\]]*)\](?: and tags: \[[^\]]*\])?\):(\d+)$/;
+const SUMMARY =
+  /^Total number of applications \(application-types: \[[^\]]*\](?:,)? (?:and )?states: \[([^\]]*)\](?: and tags: \[[^\]]*\])?\):(\d+)$/;
 
 /**
  * `yarn application -list` stdout (Hadoop 2.x or 3.x): rows are TAB-separated, right-aligned fields:
@@ -28,7 +29,8 @@ const SUMMARY = /^Total number of applications \(application-types: \[[^\]]*\](?
 export function parseApplicationList(stdout: string): YarnListRow[] {
   const lines = stdout.split(/\r?\n/);
   const summaryAt = lines.findIndex((l) => SUMMARY.test(l.trim()));
-  if (summaryAt < 0) throw new YarnOutputError(`no "Total number of applications" line in: ${excerpt(stdout)}`);
+  if (summaryAt < 0)
+    throw new YarnOutputError(`no "Total number of applications" line in: ${excerpt(stdout)}`);
   const expected = Number(SUMMARY.exec(lines[summaryAt]!.trim())![2]);
   const rows: YarnListRow[] = [];
   let sawHeader = false;
@@ -44,8 +46,18 @@ export function parseApplicationList(stdout: string): YarnListRow[] {
     }
     // A name holding a TAB would split in two: the seven trailing fields are fixed, the rest is the name.
     const name = fields.slice(1, fields.length - 7).join('\t');
-    const [type, user, queue, state, finalStatus, progress, trackingUrl] = fields.slice(fields.length - 7) as string[];
-    rows.push({ id: fields[0]!, name, type: type!, user: user!, queue: queue!, state: state!, finalStatus: finalStatus!, progress: progress!, trackingUrl: trackingUrl! });
+    const [type, user, queue, state, finalStatus, progress, trackingUrl] = fields.slice(fields.length - 7);
+    rows.push({
+      id: fields[0]!,
+      name,
+      type: type!,
+      user: user!,
+      queue: queue!,
+      state: state!,
+      finalStatus: finalStatus!,
+      progress: progress!,
+      trackingUrl: trackingUrl!,
+    });
   }
   if (expected > 0 && !sawHeader) throw new YarnOutputError('application list without its header line');
   if (rows.length !== expected) {
@@ -102,7 +114,8 @@ export function parseApplicationStatus(stdout: string): YarnAppReport | undefine
   }
   const id = fields.get('Application-Id');
   const state = fields.get('State');
-  if (!id || !APP_ID_EXACT.test(id) || !state) throw new YarnOutputError(`incomplete application report: ${excerpt(stdout)}`);
+  if (!id || !APP_ID_EXACT.test(id) || !state)
+    throw new YarnOutputError(`incomplete application report: ${excerpt(stdout)}`);
   const diagnostics = (fields.get('Diagnostics') ?? '').trim();
   return {
     id,
@@ -119,13 +132,20 @@ export type KillOutcome = 'killed' | 'alreadyFinished' | 'notFound';
 export function parseKillOutput(output: string): KillOutcome {
   if (/Application with id '[^']*' doesn't exist in RM/.test(output)) return 'notFound';
   if (/Application application_\d+_\d+ has already finished/.test(output)) return 'alreadyFinished';
-  if (/Killing application application_\d+_\d+/.test(output) || /Killed application application_\d+_\d+/.test(output)) return 'killed';
+  if (
+    /Killing application application_\d+_\d+/.test(output) ||
+    /Killed application application_\d+_\d+/.test(output)
+  )
+    return 'killed';
   throw new YarnOutputError(`unexpected -kill output: ${excerpt(output)}`);
 }
 
 /** The YARN application id in spark-submit's output (stdout and stderr together), if it submitted one. */
 export function parseSparkSubmitAppId(output: string): string | undefined {
-  return /Submitting application (application_\d+_\d+) to ResourceManager/.exec(output)?.[1] ?? APP_ID.exec(output)?.[0];
+  return (
+    /Submitting application (application_\d+_\d+) to ResourceManager/.exec(output)?.[1] ??
+    APP_ID.exec(output)?.[0]
+  );
 }
 
 function excerpt(text: string): string {

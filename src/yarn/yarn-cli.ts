@@ -86,7 +86,9 @@ export class YarnCli implements YarnGateway {
 
   private async yarn(host: string, argv: string[]): Promise<CommandResult> {
     try {
-      return await this.runner.run(host, shellJoin(argv), { timeoutMs: this.options.commandTimeoutMs ?? 60_000 });
+      return await this.runner.run(host, shellJoin(argv), {
+        timeoutMs: this.options.commandTimeoutMs ?? 60_000,
+      });
     } catch (err) {
       if (err instanceof HostUnreachableError || (err as Error).name === 'CommandTimeoutError') {
         throw new YarnUnavailableError(`${host}: ${(err as Error).message}`);
@@ -98,17 +100,22 @@ export class YarnCli implements YarnGateway {
 
 function failed(what: string, result: CommandResult): YarnUnavailableError {
   const tail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' | ');
-  return new YarnUnavailableError(`yarn application ${what} exited with ${result.code ?? 'a signal'}: ${tail.slice(0, 500)}`);
+  return new YarnUnavailableError(
+    `yarn application ${what} exited with ${result.code ?? 'a signal'}: ${tail.slice(0, 500)}`,
+  );
 }
 
 function unparsable(err: unknown): unknown {
-  return err instanceof YarnOutputError ? new YarnUnavailableError(`unparsable yarn output: ${err.message}`) : err;
+  return err instanceof YarnOutputError
+    ? new YarnUnavailableError(`unparsable yarn output: ${err.message}`)
+    : err;
 }
 
 /** Shares one `yarn application -list` between every caller that can use a result of that age. */
 class HostPoller {
   private last: Snapshot | undefined;
   private inflight: Promise<Snapshot> | undefined;
+  private next: Promise<Snapshot> | undefined;
 
   constructor(private readonly list: () => Promise<YarnAppReport[]>) {}
 
@@ -116,11 +123,21 @@ class HostPoller {
     const requestedAt = Date.now();
     let snap = this.last;
     if (!snap || requestedAt - snap.startedAt > maxAgeMs) {
-      // A call already under way is as fresh as a new one would be for anyone who accepts some age.
-      snap = this.inflight && maxAgeMs > 0 ? await this.inflight : await this.poll();
+      // A call already under way is fresh enough for anyone who accepts some age; a caller who needs a fresh
+      // answer (the existing-instance check) joins the one call that starts after it, shared with others.
+      snap = await (maxAgeMs > 0 ? (this.inflight ?? this.poll()) : this.fresh());
     }
     if (snap.error) throw snap.error;
     return snap.apps!;
+  }
+
+  private fresh(): Promise<Snapshot> {
+    if (!this.inflight) return this.poll();
+    this.next ??= this.inflight.then(() => {
+      this.next = undefined;
+      return this.poll();
+    });
+    return this.next;
   }
 
   private poll(): Promise<Snapshot> {

@@ -63,9 +63,14 @@ describe('ssh', () => {
 
   test('thirty concurrent commands share one connection', async () => {
     const results = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => runner.run('edge-1', `echo ${i}; sleep 0.2`, { timeoutMs: 20_000 })),
+      Array.from({ length: 30 }, (_, i) =>
+        runner.run('edge-1', `echo ${i}; sleep 0.2`, { timeoutMs: 20_000 }),
+      ),
     );
-    assert.deepEqual(results.map((r) => r.stdout.trim()), Array.from({ length: 30 }, (_, i) => String(i)));
+    assert.deepEqual(
+      results.map((r) => r.stdout.trim()),
+      Array.from({ length: 30 }, (_, i) => String(i)),
+    );
     assert.equal(pool.connectionCount(), 1);
   });
 
@@ -73,8 +78,14 @@ describe('ssh', () => {
     test(`cancelling a command ends the remote process group (${host})`, async () => {
       const pidFile = join(work, `pid-${host}`);
       const controller = new AbortController();
-      const running = runner.run(host, `sh -c 'echo $$ > ${pidFile}; sleep 300' & wait`, { timeoutMs: 60_000, signal: controller.signal });
-      await waitFor('the remote command to start', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '');
+      const running = runner.run(host, `sh -c 'echo $$ > ${pidFile}; sleep 300' & wait`, {
+        timeoutMs: 60_000,
+        signal: controller.signal,
+      });
+      await waitFor(
+        'the remote command to start',
+        () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '',
+      );
       const pid = readFileSync(pidFile, 'utf8').trim();
       controller.abort(new Error('cancelled by test'));
       await assert.rejects(running, /cancelled by test/);
@@ -93,15 +104,24 @@ describe('ssh', () => {
     const unknown = new SshPool({ 'edge-1': { ...config, knownHostsPath: empty } });
     await assert.rejects(unknown.run('edge-1', 'true', { timeoutMs: 10_000 }), (err: Error) => {
       assert.ok(err instanceof HostUnreachableError);
-      assert.match(err.message, /host \[127\.0\.0\.1\]:\d+ is not in .*known_hosts_empty; its key is ssh-ed25519 SHA256:/);
+      assert.match(
+        err.message,
+        /host \[127\.0\.0\.1\]:\d+ is not in .*known_hosts_empty; its key is ssh-ed25519 SHA256:/,
+      );
       return true;
     });
     const otherKey = join(work, 'other');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', otherKey]);
     const changedFile = join(work, 'known_hosts_changed');
-    writeFileSync(changedFile, `[127.0.0.1]:${config.port} ${readFileSync(`${otherKey}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}\n`);
+    writeFileSync(
+      changedFile,
+      `[127.0.0.1]:${config.port} ${readFileSync(`${otherKey}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}\n`,
+    );
     const changed = new SshPool({ 'edge-1': { ...config, knownHostsPath: changedFile } });
-    await assert.rejects(changed.run('edge-1', 'true', { timeoutMs: 10_000 }), /HOST KEY CHANGED for \[127\.0\.0\.1\]:\d+/);
+    await assert.rejects(
+      changed.run('edge-1', 'true', { timeoutMs: 10_000 }),
+      /HOST KEY CHANGED for \[127\.0\.0\.1\]:\d+/,
+    );
   });
 
   test('hashed known_hosts entries are accepted', async () => {
@@ -123,30 +143,61 @@ describe('ssh step', () => {
   test('spark-submit over ssh: the application id comes from its output', async () => {
     const step = {
       host: 'edge-1',
-      command: [double.sparkSubmit, '--master', 'yarn', '--deploy-mode', 'cluster', '--name', 'Step App', '--conf', 'spark.yarn.submit.waitAppCompletion=false', '--class', 'x.Main', 'app.jar'],
+      command: [
+        double.sparkSubmit,
+        '--master',
+        'yarn',
+        '--deploy-mode',
+        'cluster',
+        '--name',
+        'Step App',
+        '--conf',
+        'spark.yarn.submit.waitAppCompletion=false',
+        '--class',
+        'x.Main',
+        'app.jar',
+      ],
       env: { HADOOP_CONF_DIR: '/etc/hadoop/conf' },
       timeout: '1m',
     };
     const { ctx, lines } = stepContext();
     const result = await new SshStepRunner(runner).run(step, ctx);
     assert.match(result.yarnAppId ?? '', /^application_1700000000000_\d{4}$/);
-    assert.deepEqual(double.live('Step App').map((a) => a.id), [result.yarnAppId]);
-    assert.ok(lines.some((l) => l.includes(`Submitting application ${result.yarnAppId} to ResourceManager`)), 'output streamed to the log');
+    assert.deepEqual(
+      double.live('Step App').map((a) => a.id),
+      [result.yarnAppId],
+    );
+    assert.ok(
+      lines.some((l) => l.includes(`Submitting application ${result.yarnAppId} to ResourceManager`)),
+      'output streamed to the log',
+    );
     assert.match(result.outputTail, /Application report for application_\d+_\d+ \(state: ACCEPTED\)/);
     assert.match(remoteCommand(step), /^env HADOOP_CONF_DIR=\/etc\/hadoop\/conf .*--name 'Step App'/);
   });
 
   test('a non-zero exit fails the step with that code and the output tail', async () => {
     const { ctx } = stepContext();
-    await assert.rejects(new SshStepRunner(runner).run({ host: 'edge-1', script: 'echo preparing\necho broken >&2\nexit 7', timeout: '1m' }, ctx), (err: Error & { type?: string; details?: unknown[] }) => {
-      assert.equal(err.type, 'StepFailed');
-      assert.match(err.message, /step "submit" on edge-1 exited with code 7; output ends:\n(preparing\nbroken|broken\npreparing)/);
-      assert.equal((err.details?.[0] as { exitCode: number }).exitCode, 7);
-      return true;
-    });
+    await assert.rejects(
+      new SshStepRunner(runner).run(
+        { host: 'edge-1', script: 'echo preparing\necho broken >&2\nexit 7', timeout: '1m' },
+        ctx,
+      ),
+      (err: Error & { type?: string; details?: unknown[] }) => {
+        assert.equal(err.type, 'StepFailed');
+        assert.match(
+          err.message,
+          /step "submit" on edge-1 exited with code 7; output ends:\n(preparing\nbroken|broken\npreparing)/,
+        );
+        assert.equal((err.details?.[0] as { exitCode: number }).exitCode, 7);
+        return true;
+      },
+    );
     // spark-submit without HADOOP_CONF_DIR fails the way the real one does
     await assert.rejects(
-      new SshStepRunner(runner).run({ host: 'edge-1', command: [double.sparkSubmit, '--master', 'yarn', 'app.jar'], timeout: '1m' }, ctx),
+      new SshStepRunner(runner).run(
+        { host: 'edge-1', command: [double.sparkSubmit, '--master', 'yarn', 'app.jar'], timeout: '1m' },
+        ctx,
+      ),
       /exited with code 1; output ends:\n.*either HADOOP_CONF_DIR or YARN_CONF_DIR must be set/,
     );
   });
@@ -161,7 +212,10 @@ describe('yarn gateway', () => {
     assert.equal((await yarn.status('edge-1', id))?.state, 'RUNNING');
     await yarn.kill('edge-1', id);
     const report = await yarn.status('edge-1', id);
-    assert.deepEqual([report?.state, report?.finalStatus, report?.diagnostics], ['KILLED', 'KILLED', 'Application killed by user.']);
+    assert.deepEqual(
+      [report?.state, report?.finalStatus, report?.diagnostics],
+      ['KILLED', 'KILLED', 'Application killed by user.'],
+    );
     await yarn.kill('edge-1', id); // already finished: not an error
     assert.equal(await yarn.status('edge-1', 'application_1700000000000_9999'), undefined);
     await yarn.kill('edge-1', 'application_1700000000000_9999'); // unknown: nothing to kill
@@ -171,7 +225,11 @@ describe('yarn gateway', () => {
     const yarn = new YarnCli(runner, { yarnCommands: { 'edge-1': double.yarn } });
     double.setRmDown(true);
     try {
-      await assert.rejects(yarn.listLive('edge-1'), (err: Error) => err instanceof YarnUnavailableError && /exited with 255: .*ConnectException/.test(err.message));
+      await assert.rejects(
+        yarn.listLive('edge-1'),
+        (err: Error) =>
+          err instanceof YarnUnavailableError && /exited with 255: .*ConnectException/.test(err.message),
+      );
     } finally {
       double.setRmDown(false);
     }
@@ -193,7 +251,15 @@ describe('yarn gateway', () => {
     } finally {
       await sshd.start();
     }
-    await waitFor('reconnected', async () => (await yarn.listLive('edge-1').then(() => true, () => false)) || undefined, 40_000);
+    await waitFor(
+      'reconnected',
+      async () =>
+        (await yarn.listLive('edge-1').then(
+          () => true,
+          () => false,
+        )) || undefined,
+      40_000,
+    );
   });
 });
 

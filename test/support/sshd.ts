@@ -24,7 +24,11 @@ export class Sshd {
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(this.dir, 'host_key')]);
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', this.clientKey]);
       writeFileSync(join(this.dir, 'authorized_keys'), readFileSync(`${this.clientKey}.pub`));
-      const hostPub = readFileSync(join(this.dir, 'host_key.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ');
+      const hostPub = readFileSync(join(this.dir, 'host_key.pub'), 'utf8')
+        .trim()
+        .split(' ')
+        .slice(0, 2)
+        .join(' ');
       writeFileSync(this.knownHosts, `[127.0.0.1]:${port} ${hostPub}\n`);
       writeFileSync(
         config,
@@ -47,7 +51,9 @@ export class Sshd {
       );
     }
     mkdirSync('/run/sshd', { recursive: true }); // privilege separation directory
-    const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let errors = '';
     child.stderr.on('data', (d: Buffer) => (errors += d.toString()));
     this.process = child;

@@ -6,7 +6,7 @@
  * shared/facts/yarn-and-spark.md): the same stdout/stderr split, formats, messages and exit codes.
  *
  * State lives in $YARN_DOUBLE_STATE/apps.json (guarded by a lock directory); every call is appended to
- * $YARN_DOUBLE_STATE/calls.log as "<epoch ms> <tool> <args...>" so tests can count them.
+ * $YARN_DOUBLE_STATE/calls.log as a JSON line { at, tool, args } so tests can count them.
  * A submitted app is ACCEPTED, then RUNNING after RUNNING_AFTER_MS. $YARN_DOUBLE_STATE/rm-down makes the yarn
  * client fail as it does when the ResourceManager cannot be reached.
  *
@@ -84,16 +84,26 @@ function trackingUrl(app) {
 }
 
 function connectLine() {
-  log4j('INFO', 'client.DefaultNoHARMFailoverProxyProvider', 'Connecting to ResourceManager at rm-host/127.0.0.1:8032');
+  log4j(
+    'INFO',
+    'client.DefaultNoHARMFailoverProxyProvider',
+    'Connecting to ResourceManager at rm-host/127.0.0.1:8032',
+  );
 }
 
 function rmDown() {
   if (!fs.existsSync(path.join(STATE, 'rm-down'))) return false;
   connectLine();
   for (let i = 0; i < 3; i++) {
-    log4j('INFO', 'ipc.Client', `Retrying connect to server: rm-host/127.0.0.1:8032. Already tried ${i} time(s); retry policy is RetryUpToMaximumCountWithFixedSleep(maxRetries=10, sleepTime=1000 MILLISECONDS)`);
+    log4j(
+      'INFO',
+      'ipc.Client',
+      `Retrying connect to server: rm-host/127.0.0.1:8032. Already tried ${i} time(s); retry policy is RetryUpToMaximumCountWithFixedSleep(maxRetries=10, sleepTime=1000 MILLISECONDS)`,
+    );
   }
-  process.stderr.write('Exception in thread "main" java.net.ConnectException: Call From edge-1/127.0.0.1 to rm-host:8032 failed on connection exception: java.net.ConnectException: Connection refused\n');
+  process.stderr.write(
+    'Exception in thread "main" java.net.ConnectException: Call From edge-1/127.0.0.1 to rm-host:8032 failed on connection exception: java.net.ConnectException: Connection refused\n',
+  );
   process.exitCode = 255;
   return true;
 }
@@ -117,12 +127,17 @@ function list(args) {
   let states = LIVE;
   const at = args.indexOf('-appStates');
   if (at >= 0) {
-    const wanted = (args[at + 1] || '').split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+    const wanted = (args[at + 1] || '')
+      .split(',')
+      .map((s) => s.trim().toUpperCase())
+      .filter(Boolean);
     if (wanted.includes('ALL')) states = STATES;
     else {
       for (const s of wanted) {
         if (!STATES.includes(s)) {
-          process.stdout.write(`The application state ${s} is invalid.\nThe valid application state can be one of the following: ALL,${STATES.join(',')}\n`);
+          process.stdout.write(
+            `The application state ${s} is invalid.\nThe valid application state can be one of the following: ALL,${STATES.join(',')}\n`,
+          );
           process.exitCode = 255;
           return;
         }
@@ -134,8 +149,30 @@ function list(args) {
   const apps = withState((state) => state.apps.filter((a) => states.includes(a.state)));
   const out = [
     `Total number of applications (application-types: [], states: [${states.join(', ')}] and tags: []):${apps.length}`,
-    row(['Application-Id', 'Application-Name', 'Application-Type', 'User', 'Queue', 'State', 'Final-State', 'Progress', 'Tracking-URL']),
-    ...apps.map((a) => row([a.id, a.name, a.type, a.user, a.queue, a.state, a.finalStatus, percent(a.progress), trackingUrl(a)])),
+    row([
+      'Application-Id',
+      'Application-Name',
+      'Application-Type',
+      'User',
+      'Queue',
+      'State',
+      'Final-State',
+      'Progress',
+      'Tracking-URL',
+    ]),
+    ...apps.map((a) =>
+      row([
+        a.id,
+        a.name,
+        a.type,
+        a.user,
+        a.queue,
+        a.state,
+        a.finalStatus,
+        percent(a.progress),
+        trackingUrl(a),
+      ]),
+    ),
   ];
   process.stdout.write(out.join('\n') + '\n');
 }
@@ -182,7 +219,12 @@ function kill(id) {
     const app = state.apps.find((a) => a.id === id);
     if (!app) return 'unknown';
     if (!LIVE.includes(app.state)) return 'finished';
-    Object.assign(app, { state: 'KILLED', finalStatus: 'KILLED', finishTime: now, diagnostics: `Application killed by user.` });
+    Object.assign(app, {
+      state: 'KILLED',
+      finalStatus: 'KILLED',
+      finishTime: now,
+      diagnostics: `Application killed by user.`,
+    });
     return 'killed';
   });
   if (outcome === 'unknown') {
@@ -206,10 +248,22 @@ function sparkSubmit(args) {
     else if (args[i] === '--conf') {
       const [k, ...v] = String(args[++i]).split('=');
       conf[k] = v.join('=');
-    } else if (['--deploy-mode', '--class', '--queue', '--num-executors', '--executor-memory', '--driver-memory'].includes(args[i])) i++;
+    } else if (
+      [
+        '--deploy-mode',
+        '--class',
+        '--queue',
+        '--num-executors',
+        '--executor-memory',
+        '--driver-memory',
+      ].includes(args[i])
+    )
+      i++;
   }
   if (master === 'yarn' && !process.env.HADOOP_CONF_DIR && !process.env.YARN_CONF_DIR) {
-    process.stderr.write("Exception in thread \"main\" org.apache.spark.SparkException: When running with master 'yarn' either HADOOP_CONF_DIR or YARN_CONF_DIR must be set in the environment.\n");
+    process.stderr.write(
+      'Exception in thread "main" org.apache.spark.SparkException: When running with master \'yarn\' either HADOOP_CONF_DIR or YARN_CONF_DIR must be set in the environment.\n',
+    );
     process.exitCode = 1;
     return;
   }
@@ -219,8 +273,17 @@ function sparkSubmit(args) {
   const id = withState((state, now) => {
     const appId = `application_${state.clusterTimestamp}_${String(state.nextSeq++).padStart(4, '0')}`;
     state.apps.push({
-      id: appId, name, type: 'SPARK', user: process.env.USER || 'spark', queue: 'default', state: 'ACCEPTED',
-      finalStatus: 'UNDEFINED', progress: 0, startTime: now, finishTime: 0, diagnostics: '',
+      id: appId,
+      name,
+      type: 'SPARK',
+      user: process.env.USER || 'spark',
+      queue: 'default',
+      state: 'ACCEPTED',
+      finalStatus: 'UNDEFINED',
+      progress: 0,
+      startTime: now,
+      finishTime: 0,
+      diagnostics: '',
       tags: (conf['spark.yarn.tags'] || '').toLowerCase(),
     });
     return appId;
@@ -239,7 +302,9 @@ function sparkSubmit(args) {
     if (!LIVE.includes(app.state)) {
       log4j('INFO', 'Client', `Application report for ${id} (state: ${app.state})`);
       if (app.finalStatus !== 'SUCCEEDED') {
-        process.stderr.write(`Exception in thread "main" org.apache.spark.SparkException: Application ${id} finished with failed status\n`);
+        process.stderr.write(
+          `Exception in thread "main" org.apache.spark.SparkException: Application ${id} finished with failed status\n`,
+        );
         process.exitCode = 1;
       }
       return;
@@ -253,7 +318,7 @@ function main() {
     process.exit(2);
   }
   const [tool, ...args] = process.argv.slice(2);
-  fs.appendFileSync(path.join(STATE, 'calls.log'), `${Date.now()} ${tool} ${args.join(' ')}\n`);
+  fs.appendFileSync(path.join(STATE, 'calls.log'), JSON.stringify({ at: Date.now(), tool, args }) + '\n');
   if (tool === 'yarn') yarnApplication(args);
   else if (tool === 'spark-submit') sparkSubmit(args);
   else {

@@ -1,6 +1,14 @@
 // Installs the yarn/spark-submit double (yarn-double.cjs) in a directory and lets tests read and change its
 // state the way the outside world would (an app killed by someone else, a ResourceManager going down).
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 const DOUBLE = join(__dirname, 'yarn-double.cjs');
@@ -35,7 +43,10 @@ export class YarnDouble {
       [this.yarn, 'yarn'],
       [this.sparkSubmit, 'spark-submit'],
     ] as const) {
-      writeFileSync(file, `#!/bin/sh\nYARN_DOUBLE_STATE='${this.stateDir}' exec '${process.execPath}' '${DOUBLE}' ${tool} "$@"\n`);
+      writeFileSync(
+        file,
+        `#!/bin/sh\nYARN_DOUBLE_STATE='${this.stateDir}' exec '${process.execPath}' '${DOUBLE}' ${tool} "$@"\n`,
+      );
       chmodSync(file, 0o755);
     }
     if (!existsSync(join(this.stateDir, 'calls.log'))) appendFileSync(join(this.stateDir, 'calls.log'), '');
@@ -49,17 +60,16 @@ export class YarnDouble {
 
   /** Live apps of that name (RUNNING/ACCEPTED/SUBMITTED as the double would report them now). */
   live(name: string): DoubleApp[] {
-    return this.apps().filter((a) => a.name === name && ['SUBMITTED', 'ACCEPTED', 'RUNNING'].includes(a.state));
+    return this.apps().filter(
+      (a) => a.name === name && ['SUBMITTED', 'ACCEPTED', 'RUNNING'].includes(a.state),
+    );
   }
 
   calls(filter?: (c: DoubleCall) => boolean): DoubleCall[] {
     const calls = readFileSync(join(this.stateDir, 'calls.log'), 'utf8')
       .split('\n')
       .filter(Boolean)
-      .map((line) => {
-        const [at, tool, ...args] = line.split(' ');
-        return { at: Number(at), tool: tool!, args };
-      });
+      .map((line) => JSON.parse(line) as DoubleCall);
     return filter ? calls.filter(filter) : calls;
   }
 
@@ -96,7 +106,12 @@ export class YarnDouble {
   }
 
   /** An app dies on its own or is killed by someone else. */
-  killFromOutside(id: string, state = 'FAILED', finalStatus = 'FAILED', diagnostics = 'User class threw exception: java.lang.RuntimeException: boom') {
+  killFromOutside(
+    id: string,
+    state = 'FAILED',
+    finalStatus = 'FAILED',
+    diagnostics = 'User class threw exception: java.lang.RuntimeException: boom',
+  ) {
     this.update((apps) => {
       const app = apps.find((a) => a.id === id);
       if (!app) throw new Error(`no app ${id}`);
@@ -110,7 +125,15 @@ export class YarnDouble {
     this.update((apps) => {
       const seq = apps.length + 1000;
       id = `application_1700000000000_${seq}`;
-      apps.push({ id, name, state: 'RUNNING', finalStatus: 'UNDEFINED', startTime: Date.now(), diagnostics: '', ...{ type: 'SPARK', user: 'ops', queue: 'default', progress: 0.1, finishTime: 0 } } as DoubleApp);
+      apps.push({
+        id,
+        name,
+        state: 'RUNNING',
+        finalStatus: 'UNDEFINED',
+        startTime: Date.now(),
+        diagnostics: '',
+        ...{ type: 'SPARK', user: 'ops', queue: 'default', progress: 0.1, finishTime: 0 },
+      });
     });
     return id;
   }

@@ -12,8 +12,14 @@ function makeKey(dir: string, name: string): { blob: Buffer; line: string; finge
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path]);
   const pub = readFileSync(`${path}.pub`, 'utf8').trim();
   const [, b64] = pub.split(' ');
-  const sshFingerprint = execFileSync('ssh-keygen', ['-l', '-f', `${path}.pub`], { encoding: 'utf8' }).split(' ')[1]!;
-  return { blob: Buffer.from(b64!, 'base64'), line: pub.split(' ').slice(0, 2).join(' '), fingerprint: sshFingerprint };
+  const sshFingerprint = execFileSync('ssh-keygen', ['-l', '-f', `${path}.pub`], { encoding: 'utf8' }).split(
+    ' ',
+  )[1]!;
+  return {
+    blob: Buffer.from(b64!, 'base64'),
+    line: pub.split(' ').slice(0, 2).join(' '),
+    fingerprint: sshFingerprint,
+  };
 }
 
 describe('known_hosts', () => {
@@ -26,7 +32,9 @@ describe('known_hosts', () => {
   });
 
   test('plain entries, [host]:port, comments and several names per line', () => {
-    const entries = parseKnownHosts(`# comment\nedge-1.example.com,10.0.0.5 ${a.line}\n[127.0.0.1]:2222 ${b.line} comment here\n`);
+    const entries = parseKnownHosts(
+      `# comment\nedge-1.example.com,10.0.0.5 ${a.line}\n[127.0.0.1]:2222 ${b.line} comment here\n`,
+    );
     assert.equal(checkHostKey(entries, 'edge-1.example.com', 22, a.blob, 'kh').ok, true);
     assert.equal(checkHostKey(entries, '10.0.0.5', 22, a.blob, 'kh').ok, true);
     assert.equal(checkHostKey(entries, '127.0.0.1', 2222, b.blob, 'kh').ok, true);
@@ -50,14 +58,24 @@ describe('known_hosts', () => {
     const entries = parseKnownHosts(`edge-1 ${a.line}\n`);
     const unknown = checkHostKey(entries, 'edge-9', 22, a.blob, '~/.ssh/known_hosts');
     assert.ok(!unknown.ok && unknown.reason === 'unknown');
-    assert.match(unknown.message, /host edge-9 is not in ~\/\.ssh\/known_hosts; its key is ssh-ed25519 SHA256:/);
+    assert.match(
+      unknown.message,
+      /host edge-9 is not in ~\/\.ssh\/known_hosts; its key is ssh-ed25519 SHA256:/,
+    );
     const changed = checkHostKey(entries, 'edge-1', 22, b.blob, '~/.ssh/known_hosts');
     assert.ok(!changed.ok && changed.reason === 'changed');
-    assert.match(changed.message, new RegExp(`HOST KEY CHANGED for edge-1: .* has ssh-ed25519 ${a.fingerprint.replace(/[+/]/g, '\\$&')} \\(line 1\\), the server offered ssh-ed25519 ${b.fingerprint.replace(/[+/]/g, '\\$&')}`));
+    assert.match(
+      changed.message,
+      new RegExp(
+        `HOST KEY CHANGED for edge-1: .* has ssh-ed25519 ${a.fingerprint.replace(/[+/]/g, '\\$&')} \\(line 1\\), the server offered ssh-ed25519 ${b.fingerprint.replace(/[+/]/g, '\\$&')}`,
+      ),
+    );
   });
 
   test('wildcards, negation and @revoked', () => {
-    const entries = parseKnownHosts(`*.hadoop.example.com,!bad.hadoop.example.com ${a.line}\n@revoked * ${b.line}\n`);
+    const entries = parseKnownHosts(
+      `*.hadoop.example.com,!bad.hadoop.example.com ${a.line}\n@revoked * ${b.line}\n`,
+    );
     assert.equal(checkHostKey(entries, 'edge-3.hadoop.example.com', 22, a.blob, 'kh').ok, true);
     const negated = checkHostKey(entries, 'bad.hadoop.example.com', 22, a.blob, 'kh');
     assert.ok(!negated.ok && negated.reason === 'unknown');

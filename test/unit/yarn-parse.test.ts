@@ -14,7 +14,17 @@ function row(fields: string[]): string {
   const widths = [30, 20, 20, 10, 10, 18, 18, 15, 35];
   return fields.map((f, i) => f.padStart(widths[i]!)).join('\t');
 }
-const HEADER = row(['Application-Id', 'Application-Name', 'Application-Type', 'User', 'Queue', 'State', 'Final-State', 'Progress', 'Tracking-URL']);
+const HEADER = row([
+  'Application-Id',
+  'Application-Name',
+  'Application-Type',
+  'User',
+  'Queue',
+  'State',
+  'Final-State',
+  'Progress',
+  'Tracking-URL',
+]);
 
 const HADOOP3 = [
   'Total number of applications (application-types: [], states: [SUBMITTED, ACCEPTED, RUNNING] and tags: []):1',
@@ -44,23 +54,51 @@ describe('yarn application -list', () => {
     const out = [
       'Total number of applications (application-types: [] and states: [SUBMITTED, ACCEPTED, RUNNING]):2',
       HEADER,
-      row(['application_1700000000000_0001', 'Clickstream Enrichment', 'SPARK', 'spark', 'default', 'ACCEPTED', 'UNDEFINED', '0%', 'N/A']),
-      row(['application_1700000000000_0002', 'a  b', 'MAPREDUCE', 'etl', 'batch', 'RUNNING', 'UNDEFINED', '53.79%', 'http://x/']),
+      row([
+        'application_1700000000000_0001',
+        'Clickstream Enrichment',
+        'SPARK',
+        'spark',
+        'default',
+        'ACCEPTED',
+        'UNDEFINED',
+        '0%',
+        'N/A',
+      ]),
+      row([
+        'application_1700000000000_0002',
+        'a  b',
+        'MAPREDUCE',
+        'etl',
+        'batch',
+        'RUNNING',
+        'UNDEFINED',
+        '53.79%',
+        'http://x/',
+      ]),
     ].join('\n');
     const rows = parseApplicationList(out);
-    assert.deepEqual(rows.map((r) => [r.id, r.name, r.state, r.progress, r.trackingUrl]), [
-      ['application_1700000000000_0001', 'Clickstream Enrichment', 'ACCEPTED', '0%', 'N/A'],
-      ['application_1700000000000_0002', 'a  b', 'RUNNING', '53.79%', 'http://x/'],
-    ]);
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.name, r.state, r.progress, r.trackingUrl]),
+      [
+        ['application_1700000000000_0001', 'Clickstream Enrichment', 'ACCEPTED', '0%', 'N/A'],
+        ['application_1700000000000_0002', 'a  b', 'RUNNING', '53.79%', 'http://x/'],
+      ],
+    );
   });
 
   test('no applications', () => {
-    const out = 'Total number of applications (application-types: [], states: [SUBMITTED, ACCEPTED, RUNNING] and tags: []):0\n' + HEADER + '\n';
+    const out =
+      'Total number of applications (application-types: [], states: [SUBMITTED, ACCEPTED, RUNNING] and tags: []):0\n' +
+      HEADER +
+      '\n';
     assert.deepEqual(parseApplicationList(out), []);
   });
 
   test('log4j noise that reached stdout before the summary is ignored', () => {
-    const out = '26/11/25 14:00:00 INFO client.DefaultNoHARMFailoverProxyProvider: Connecting to ResourceManager at rm/10.0.0.1:8032\n' + HADOOP3;
+    const out =
+      '26/11/25 14:00:00 INFO client.DefaultNoHARMFailoverProxyProvider: Connecting to ResourceManager at rm/10.0.0.1:8032\n' +
+      HADOOP3;
     assert.equal(parseApplicationList(out).length, 1);
   });
 
@@ -117,18 +155,28 @@ describe('yarn application -status', () => {
   });
 
   test('a running app has no diagnostics', () => {
-    const running = report.replace('State : FAILED', 'State : RUNNING').replace(/\tDiagnostics : [\s\S]*?\n\tUnmanaged/, '\tDiagnostics : \n\tUnmanaged');
+    const running = report
+      .replace('State : FAILED', 'State : RUNNING')
+      .replace(/\tDiagnostics : [\s\S]*?\n\tUnmanaged/, '\tDiagnostics : \n\tUnmanaged');
     const parsed = parseApplicationStatus(running)!;
     assert.equal(parsed.state, 'RUNNING');
     assert.equal(parsed.diagnostics, undefined);
   });
 
   test('an unknown id', () => {
-    assert.equal(parseApplicationStatus("Application with id 'application_1700000000000_0099' doesn't exist in RM or Timeline Server."), undefined);
+    assert.equal(
+      parseApplicationStatus(
+        "Application with id 'application_1700000000000_0099' doesn't exist in RM or Timeline Server.",
+      ),
+      undefined,
+    );
   });
 
   test('anything else is an error', () => {
-    assert.throws(() => parseApplicationStatus('Exception in thread "main" java.net.ConnectException'), YarnOutputError);
+    assert.throws(
+      () => parseApplicationStatus('Exception in thread "main" java.net.ConnectException'),
+      YarnOutputError,
+    );
     assert.throws(() => parseApplicationStatus('Application Report : \n\tUser : spark\n'), YarnOutputError);
   });
 });
@@ -136,8 +184,14 @@ describe('yarn application -status', () => {
 describe('yarn application -kill', () => {
   test('the three answers', () => {
     assert.equal(parseKillOutput('Killing application application_1700000000000_0007\n'), 'killed');
-    assert.equal(parseKillOutput('Application application_1700000000000_0007 has already finished \n'), 'alreadyFinished');
-    assert.equal(parseKillOutput("Application with id 'application_1700000000000_0007' doesn't exist in RM.\n"), 'notFound');
+    assert.equal(
+      parseKillOutput('Application application_1700000000000_0007 has already finished \n'),
+      'alreadyFinished',
+    );
+    assert.equal(
+      parseKillOutput("Application with id 'application_1700000000000_0007' doesn't exist in RM.\n"),
+      'notFound',
+    );
     assert.throws(() => parseKillOutput('Permission denied'), YarnOutputError);
   });
 });
@@ -151,7 +205,10 @@ describe('spark-submit', () => {
       '25/11/25 14:00:03 INFO Client: Application report for application_1700000000000_0042 (state: ACCEPTED)',
     ].join('\n');
     assert.equal(parseSparkSubmitAppId(log), 'application_1700000000000_0042');
-    assert.equal(parseSparkSubmitAppId('INFO YarnClientImpl: Submitted application application_1_0003'), 'application_1_0003');
+    assert.equal(
+      parseSparkSubmitAppId('INFO YarnClientImpl: Submitted application application_1_0003'),
+      'application_1_0003',
+    );
     assert.equal(parseSparkSubmitAppId('Error: Missing application resource.'), undefined);
   });
 });

@@ -1,0 +1,270 @@
+// Submitting and supervising Spark apps over real SSH (OpenSSH sshd on loopback) with the yarn/spark-submit
+// double on the edge node, through the production activities, on a real Temporal dev server.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Client } from '@temporalio/client';
+import { stringify } from 'yaml';
+import { productionDeps } from '../../src/activities/production.js';
+import { deployApp } from '../../src/cli/commands/deploy.js';
+import { TASK_QUEUE } from '../../src/common/temporal-names.js';
+import type { AppConfig } from '../../src/config/app-config.js';
+import { formatIssue } from '../../src/config/issues.js';
+import { validateAppConfig } from '../../src/config/validate-app.js';
+import { workerConfigSchema, type WorkerConfig } from '../../src/config/worker-config.js';
+import type { DevServer } from '../../src/temporal/dev-server.js';
+import { stopSignal } from '../../src/workflows/definitions.js';
+import {
+  appHandle,
+  connectClient,
+  queryStatus,
+  startServer,
+  startWorker,
+  tempDir,
+  waitFor,
+  waitForStatus,
+  type RunningWorker,
+} from '../support/harness.js';
+import { Sshd } from '../support/sshd.js';
+import { YarnDouble } from '../support/yarn-double.js';
+
+const sshd = new Sshd();
+let server: DevServer;
+let worker: RunningWorker | undefined;
+let deps: ReturnType<typeof productionDeps> | undefined;
+let client: Client;
+let closeClient: () => Promise<void>;
+let double: YarnDouble;
+let workerConfig: WorkerConfig;
+let workerConfigFile: string;
+
+before(async () => {
+  await sshd.start();
+  server = await startServer();
+  double = new YarnDouble(tempDir('edge-double'));
+  workerConfig = workerConfigSchema.parse({
+    temporal: { address: server.address },
+    hosts: { 'edge-1': await sshd.hostConfig(double.yarn) },
+  });
+  workerConfigFile = join(tempDir('edge-config'), 'worker.yaml');
+  writeFileSync(workerConfigFile, stringify(workerConfig));
+  ({ client, close: closeClient } = await connectClient(server));
+});
+
+after(async () => {
+  await closeClient?.();
+  await worker?.stop();
+  deps?.close();
+  await server?.stop();
+  await sshd.stop();
+});
+
+async function inProcessWorker() {
+  deps = productionDeps(workerConfig);
+  worker = await startWorker(server, deps);
+}
+
+async function stopInProcessWorker() {
+  await worker?.stop();
+  deps?.close();
+  worker = undefined;
+}
+
+function sparkApp(name: string, overrides: { pollInterval?: string; maxRestarts?: number } = {}): AppConfig {
+  const appName = `Edge ${name}`;
+  const result = validateAppConfig({
+    apiVersion: 'kappa/v1',
+    kind: 'StreamingApp',
+    metadata: { name },
+    spec: {
+      yarn: {
+        host: 'edge-1',
+        appName,
+        pollInterval: overrides.pollInterval ?? '500ms',
+        unreachableTimeout: '10m',
+        appearTimeout: '30s',
+      },
+      restartPolicy: {
+        maxRestarts: overrides.maxRestarts ?? 3,
+        backoff: { initial: '1s', factor: 2, max: '5s' },
+      },
+      steps: [
+        {
+          name: 'submit',
+          ssh: {
+            host: 'edge-1',
+            command: [
+              double.sparkSubmit,
+              '--master',
+              'yarn',
+              '--deploy-mode',
+              'cluster',
+              '--name',
+              appName,
+              '--conf',
+              'spark.yarn.submit.waitAppCompletion=false',
+              '--class',
+              'com.example.Main',
+              '/apps/app.jar',
+            ],
+            env: { HADOOP_CONF_DIR: '/etc/hadoop/conf' },
+            timeout: '2m',
+          },
+        },
+      ],
+    },
+  });
+  if (!result.ok) throw new Error(result.issues.map(formatIssue).join('\n'));
+  return result.config;
+}
+
+const running = (app: string, notId?: string | null) =>
+  waitForStatus(
+    client,
+    app,
+    `${app} Running`,
+    (s) => s.phase === 'Running' && s.yarnAppId !== null && s.yarnAppId !== notId,
+    60_000,
+  );
+
+describe('edge node, in-process worker', () => {
+  before(inProcessWorker);
+  after(stopInProcessWorker);
+
+  test('submit -> RUNNING -> killed from outside -> restarted after the backoff -> RUNNING', async () => {
+    await deployApp(client, TASK_QUEUE, sparkApp('roaming'));
+    const first = await running('roaming');
+    assert.deepEqual(
+      double.live('Edge roaming').map((a) => a.id),
+      [first.yarnAppId],
+      'the id spark-submit printed is the one supervised',
+    );
+    const killedAt = Date.now();
+    double.killFromOutside(first.yarnAppId!);
+    const second = await running('roaming', first.yarnAppId);
+    const resubmit = double.submits('Edge roaming').at(-1)!;
+    assert.ok(resubmit.at - killedAt >= 1_000, 'resubmitted after the 1s backoff');
+    assert.equal(second.restarts, 1);
+    assert.match(
+      second.attempts.at(-2)?.error ?? '',
+      /ended FAILED\/FAILED: User class threw exception: java\.lang\.RuntimeException: boom/,
+    );
+    assert.equal(double.live('Edge roaming').length, 1, 'exactly one instance');
+  });
+
+  test('an app already running before the first deploy is adopted, not submitted again', async () => {
+    const id = double.addRunning('Edge adopted');
+    await deployApp(client, TASK_QUEUE, sparkApp('adopted'));
+    const status = await running('adopted');
+    assert.equal(status.yarnAppId, id);
+    assert.equal(double.submits('Edge adopted').length, 0);
+  });
+
+  test('stop kills the app by id', async () => {
+    await deployApp(client, TASK_QUEUE, sparkApp('stopme'));
+    const status = await running('stopme');
+    await appHandle(client, 'stopme').signal(stopSignal, {});
+    await appHandle(client, 'stopme').result();
+    assert.deepEqual(
+      double
+        .calls((c) => c.tool === 'yarn' && c.args[1] === '-kill')
+        .map((c) => c.args[2])
+        .filter((id) => id === status.yarnAppId),
+      [status.yarnAppId],
+    );
+    const app = double.apps().find((a) => a.id === status.yarnAppId)!;
+    assert.deepEqual([app.state, app.finalStatus], ['KILLED', 'KILLED']);
+  });
+
+  test('sshd down for longer than three poll intervals: Degraded, no restart; Running again when it returns', async () => {
+    await deployApp(client, TASK_QUEUE, sparkApp('unreachable'));
+    const before = await running('unreachable');
+    const submits = double.submits('Edge unreachable').length;
+    await sshd.stop();
+    try {
+      await waitForStatus(client, 'unreachable', 'Degraded', (s) => s.phase === 'Degraded', 30_000);
+      await new Promise((r) => setTimeout(r, 4 * 500));
+      const still = await queryStatus(client, 'unreachable');
+      assert.equal(still.phase, 'Degraded');
+      assert.match(still.lastError ?? '', /edge node edge-1 unreachable/);
+    } finally {
+      await sshd.start();
+    }
+    const back = await waitForStatus(
+      client,
+      'unreachable',
+      'Running again',
+      (s) => s.phase === 'Running',
+      60_000,
+    );
+    assert.equal(back.yarnAppId, before.yarnAppId);
+    assert.equal(back.restarts, 0);
+    assert.equal(double.submits('Edge unreachable').length, submits, 'nothing resubmitted');
+  });
+
+  test('20 apps on one host cost one yarn -list per poll interval', async () => {
+    // Only the fleet polls during the count.
+    for (const other of ['roaming', 'adopted', 'unreachable'])
+      await appHandle(client, other).signal(stopSignal, { leaveRunning: true });
+    const names = Array.from({ length: 20 }, (_, i) => `fleet-${i}`);
+    for (const name of names) await deployApp(client, TASK_QUEUE, sparkApp(name, { pollInterval: '1s' }));
+    for (const name of names) await running(name);
+    const windowMs = 6_000;
+    const since = Date.now();
+    await new Promise((r) => setTimeout(r, windowMs));
+    const lists = double.listCalls(since).length;
+    // One per 1s interval (+1 for a window edge); per-app polling would be 20 times that.
+    assert.ok(lists <= windowMs / 1_000 + 1, `${lists} yarn -list calls in ${windowMs} ms for 20 apps`);
+    assert.ok(lists >= 3, `the poller ran (${lists} calls)`);
+    for (const name of names) await appHandle(client, name).signal(stopSignal, { leaveRunning: true });
+  });
+});
+
+describe('edge node, worker process', () => {
+  const children: ChildProcess[] = [];
+  after(() => children.forEach((c) => c.kill('SIGKILL')));
+
+  function kappaWorker(): Promise<ChildProcess> {
+    const child = spawn(
+      join(__dirname, '..', '..', 'bin', 'kappa'),
+      ['--worker-config', workerConfigFile, 'worker'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    children.push(child);
+    let output = '';
+    return new Promise((resolve, reject) => {
+      const onData = (d: Buffer) => {
+        output += d.toString();
+        if (output.includes('kappa worker: task queue')) resolve(child);
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`kappa worker exited with ${code}: ${output}`)));
+    });
+  }
+
+  test('a kappa worker killed with SIGKILL during supervision is replaced: same app id, no resubmission', async () => {
+    const first = await kappaWorker();
+    await deployApp(client, TASK_QUEUE, sparkApp('survivor'));
+    const status = await running('survivor');
+    await waitFor('supervision polling', () => double.listCalls(Date.now() - 1_000).length > 0);
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    const killedAt = Date.now();
+    await kappaWorker();
+    // The new worker picks the supervision up after the heartbeat timeout and polls again.
+    await waitFor('the new worker polling', () => double.listCalls(killedAt + 1_000).length > 2, 90_000);
+    await new Promise((r) => setTimeout(r, 2_000));
+    const after = await queryStatus(client, 'survivor');
+    assert.deepEqual([after.phase, after.yarnAppId, after.restarts], ['Running', status.yarnAppId, 0]);
+    assert.equal(double.submits('Edge survivor').length, 1, 'no resubmission');
+    // And it really supervises: an outside kill is noticed and the app restarted by the new worker.
+    double.killFromOutside(status.yarnAppId!);
+    const restarted = await running('survivor', status.yarnAppId);
+    assert.equal(restarted.restarts, 1);
+    await appHandle(client, 'survivor').signal(stopSignal, {});
+    await appHandle(client, 'survivor').result();
+  });
+});
