@@ -56,10 +56,20 @@ async function benchOne(sshd: Sshd, n: number): Promise<Result> {
   const server = await startServer();
   const double = new YarnDouble(tempDir('bench-double'));
   const configFile = join(tempDir('bench-config'), 'worker.yaml');
-  writeFileSync(configFile, stringify({ temporal: { address: server.address }, hosts: { 'edge-1': await sshd.hostConfig(double.yarn) } }));
-  const worker: ChildProcess = spawn(join(__dirname, '..', 'bin', 'kappa'), ['--worker-config', configFile, 'worker'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  writeFileSync(
+    configFile,
+    stringify({
+      temporal: { address: server.address },
+      hosts: { 'edge-1': await sshd.hostConfig(double.yarn) },
+    }),
+  );
+  const worker: ChildProcess = spawn(
+    join(__dirname, '..', 'bin', 'kappa'),
+    ['--worker-config', configFile, 'worker'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let workerOutput = '';
   worker.stdout!.on('data', (d: Buffer) => (workerOutput = (workerOutput + d.toString()).slice(-20_000)));
   worker.stderr!.on('data', (d: Buffer) => (workerOutput = (workerOutput + d.toString()).slice(-20_000)));
@@ -77,14 +87,30 @@ async function benchOne(sshd: Sshd, n: number): Promise<Result> {
             kind: 'StreamingApp',
             metadata: { name },
             spec: {
-              yarn: { host: 'edge-1', appName: appName(name), pollInterval: values.poll, appearTimeout: '5m' },
+              yarn: {
+                host: 'edge-1',
+                appName: appName(name),
+                pollInterval: values.poll,
+                appearTimeout: '5m',
+              },
               restartPolicy: { maxRestarts: 100, backoff: { initial: '100ms', factor: 1, max: '100ms' } },
               steps: [
                 {
                   name: 'submit',
                   ssh: {
                     host: 'edge-1',
-                    command: [double.sparkSubmit, '--master', 'yarn', '--deploy-mode', 'cluster', '--name', appName(name), '--conf', 'spark.yarn.submit.waitAppCompletion=false', 'app.jar'],
+                    command: [
+                      double.sparkSubmit,
+                      '--master',
+                      'yarn',
+                      '--deploy-mode',
+                      'cluster',
+                      '--name',
+                      appName(name),
+                      '--conf',
+                      'spark.yarn.submit.waitAppCompletion=false',
+                      'app.jar',
+                    ],
                     env: { HADOOP_CONF_DIR: '/etc/hadoop/conf' },
                   },
                 },
@@ -98,11 +124,15 @@ async function benchOne(sshd: Sshd, n: number): Promise<Result> {
     }
     await waitFor(
       `${n} apps running`,
-      async () => (await client.workflow.count(`WorkflowType = 'appWorkflow' AND KappaPhase = 'Running'`)).count === n || undefined,
+      async () =>
+        (await client.workflow.count(`WorkflowType = 'appWorkflow' AND KappaPhase = 'Running'`)).count ===
+          n || undefined,
       30 * 60_000,
     );
     const startSeconds = (Date.now() - started) / 1000;
-    process.stderr.write(`  N=${n}: all running after ${startSeconds.toFixed(1)} s; measuring ${values.window}...\n`);
+    process.stderr.write(
+      `  N=${n}: all running after ${startSeconds.toFixed(1)} s; measuring ${values.window}...\n`,
+    );
 
     // Steady state: nothing happens but supervision.
     await new Promise((r) => setTimeout(r, 5_000));
@@ -170,7 +200,17 @@ async function main() {
     await sshd.stop();
   }
   const rows = [
-    ['N', 'yarn -list/min', 'yarn calls/min', 'worker RSS MiB', 'worker CPU %', 'detect p50 s', 'detect p95 s', 'kills', 'all running after s'],
+    [
+      'N',
+      'yarn -list/min',
+      'yarn calls/min',
+      'worker RSS MiB',
+      'worker CPU %',
+      'detect p50 s',
+      'detect p95 s',
+      'kills',
+      'all running after s',
+    ],
     ...results.map((r) => [
       String(r.n),
       r.listsPerMin.toFixed(1),

@@ -40,11 +40,19 @@ export interface YarnGateway {
    * call). Throws YarnUnavailableError when the host or `yarn` cannot answer.
    */
   listLive(host: string, maxAgeMs?: number): Promise<YarnAppReport[]>;
+  /**
+   * The first poll of a host's live applications that starts after `after` (epoch ms), on that host's poll
+   * schedule (`intervalMs` apart). Every supervision of the host shares the same polls; a failed poll is
+   * returned, not thrown, so each caller can count failures.
+   */
+  nextLive(host: string, intervalMs: number, after: number): Promise<LiveSnapshot>;
   /** One application's report, in any state; undefined when YARN does not know the id. */
   status(host: string, appId: string): Promise<YarnAppReport | undefined>;
   /** Asks YARN to kill an application; a finished or unknown one is not an error. */
   kill(host: string, appId: string): Promise<void>;
 }
+
+export type LiveSnapshot = { startedAt: number } & ({ apps: YarnAppReport[] } | { error: string });
 
 export interface KappaDeps {
   steps: StepRunners;

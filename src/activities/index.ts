@@ -141,55 +141,62 @@ export function createActivities(deps: KappaDeps) {
       const ctx = Context.current();
       let failedPolls = 0;
       let firstFailureAt: number | undefined;
-      let lastPollAt = 0;
+      // Only polls that start after supervision began count: an older one may predate the app.
+      let after = Date.now();
       // Many apps are supervised at once: heartbeat a third of the timeout, not every second.
       const timeoutMs = ctx.info.heartbeatTimeoutMs ?? 30_000;
       const stopHeartbeats = keepHeartbeating(
-        () => ({ appId: input.appId, lastPollAt }),
+        () => ({ appId: input.appId, lastPollAt: after }),
         Math.max(heartbeatEveryMs, timeoutMs / 3),
       );
       try {
         for (;;) {
-          try {
-            const live = await deps.yarn.listLive(input.host, input.pollIntervalMs);
-            lastPollAt = Date.now();
+          const snapshot = await Promise.race([
+            deps.yarn.nextLive(input.host, input.pollIntervalMs, after),
+            ctx.cancelled,
+          ]);
+          after = snapshot.startedAt;
+          if ('apps' in snapshot) {
             if (input.degradedSince !== undefined) return { kind: 'reachable' };
             failedPolls = 0;
             firstFailureAt = undefined;
-            if (!live.some((app) => app.id === input.appId)) {
-              const report = await deps.yarn.status(input.host, input.appId);
-              ctx.log.info('YARN application left the live states', logFields(input, { report }));
-              return {
-                kind: 'ended',
-                report: report ?? {
-                  id: input.appId,
-                  name: input.appName,
-                  state: 'UNKNOWN',
-                  finalStatus: 'UNDEFINED',
-                  diagnostics: 'YARN no longer knows this application id',
-                },
-              };
+            if (snapshot.apps.some((app) => app.id === input.appId)) continue;
+            let report: YarnAppReport | undefined;
+            try {
+              report = await deps.yarn.status(input.host, input.appId);
+            } catch (err) {
+              if (!(err instanceof YarnUnavailableError)) throw err;
+              continue; // the next poll decides
             }
-          } catch (err) {
-            if (!(err instanceof YarnUnavailableError)) throw err;
-            failedPolls += 1;
-            firstFailureAt ??= Date.now();
-            ctx.log.warn('YARN poll failed', logFields(input, { error: err.message, failedPolls }));
-            if (input.degradedSince === undefined && failedPolls >= FAILED_POLLS_BEFORE_DEGRADED) {
-              return { kind: 'unreachable', since: firstFailureAt, error: err.message };
-            }
-            if (
-              input.degradedSince !== undefined &&
-              Date.now() - input.degradedSince >= input.unreachableTimeoutMs
-            ) {
-              throw ApplicationFailure.create({
-                type: FailureType.EdgeNodeUnreachable,
-                nonRetryable: true,
-                message: `${input.host} unreachable for ${formatDuration(input.unreachableTimeoutMs)}: ${err.message}`,
-              });
-            }
+            if (report && (LIVE_STATES as readonly string[]).includes(report.state)) continue; // raced a state change
+            ctx.log.info('YARN application left the live states', logFields(input, { report }));
+            return {
+              kind: 'ended',
+              report: report ?? {
+                id: input.appId,
+                name: input.appName,
+                state: 'UNKNOWN',
+                finalStatus: 'UNDEFINED',
+                diagnostics: 'YARN no longer knows this application id',
+              },
+            };
           }
-          await sleepOrCancel(input.pollIntervalMs);
+          failedPolls += 1;
+          firstFailureAt ??= snapshot.startedAt;
+          ctx.log.warn('YARN poll failed', logFields(input, { error: snapshot.error, failedPolls }));
+          if (input.degradedSince === undefined && failedPolls >= FAILED_POLLS_BEFORE_DEGRADED) {
+            return { kind: 'unreachable', since: firstFailureAt, error: snapshot.error };
+          }
+          if (
+            input.degradedSince !== undefined &&
+            Date.now() - input.degradedSince >= input.unreachableTimeoutMs
+          ) {
+            throw ApplicationFailure.create({
+              type: FailureType.EdgeNodeUnreachable,
+              nonRetryable: true,
+              message: `${input.host} unreachable for ${formatDuration(input.unreachableTimeoutMs)}: ${snapshot.error}`,
+            });
+          }
         }
       } finally {
         stopHeartbeats();

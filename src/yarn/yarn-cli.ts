@@ -1,6 +1,6 @@
 // The YARN gateway on the real `yarn` CLI, run on the edge node through a CommandRunner. Listing goes through
 // one poller per host, so however many apps a worker supervises there, it costs one `-list` per interval.
-import { YarnUnavailableError, type YarnGateway } from '../activities/deps.js';
+import { YarnUnavailableError, type LiveSnapshot, type YarnGateway } from '../activities/deps.js';
 import type { YarnAppReport } from '../activities/types.js';
 import { shellJoin } from '../common/shell-quote.js';
 import { HostUnreachableError, type CommandResult, type CommandRunner } from '../ssh/command-runner.js';
@@ -32,12 +32,23 @@ export class YarnCli implements YarnGateway {
 
   /** Live apps; a result no older than `maxAgeMs` is shared between callers (0: a fresh call). */
   listLive(host: string, maxAgeMs = 0): Promise<YarnAppReport[]> {
+    return this.poller(host).snapshot(maxAgeMs);
+  }
+
+  private poller(host: string): HostPoller {
     let poller = this.pollers.get(host);
     if (!poller) {
       poller = new HostPoller(() => this.list(host));
       this.pollers.set(host, poller);
     }
-    return poller.snapshot(maxAgeMs);
+    return poller;
+  }
+
+  async nextLive(host: string, intervalMs: number, after: number): Promise<LiveSnapshot> {
+    const snap = await this.poller(host).waitNext(after, intervalMs);
+    return snap.error
+      ? { startedAt: snap.startedAt, error: snap.error.message }
+      : { startedAt: snap.startedAt, apps: snap.apps! };
   }
 
   async status(host: string, appId: string): Promise<YarnAppReport | undefined> {
@@ -111,24 +122,52 @@ function unparsable(err: unknown): unknown {
     : err;
 }
 
-/** Shares one `yarn application -list` between every caller that can use a result of that age. */
+/**
+ * Shares `yarn application -list` calls on one host. Supervisions wait for the next scheduled poll (one per
+ * interval however many apps wait); other callers take a recent enough result or join the next fresh call.
+ */
 class HostPoller {
   private last: Snapshot | undefined;
   private inflight: Promise<Snapshot> | undefined;
   private next: Promise<Snapshot> | undefined;
+  private waiters: { after: number; intervalMs: number; resolve: (snap: Snapshot) => void }[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
 
   constructor(private readonly list: () => Promise<YarnAppReport[]>) {}
 
   async snapshot(maxAgeMs: number): Promise<YarnAppReport[]> {
-    const requestedAt = Date.now();
     let snap = this.last;
-    if (!snap || requestedAt - snap.startedAt > maxAgeMs) {
+    if (!snap || Date.now() - snap.startedAt > maxAgeMs) {
       // A call already under way is fresh enough for anyone who accepts some age; a caller who needs a fresh
       // answer (the existing-instance check) joins the one call that starts after it, shared with others.
       snap = await (maxAgeMs > 0 ? (this.inflight ?? this.poll()) : this.fresh());
     }
     if (snap.error) throw snap.error;
     return snap.apps!;
+  }
+
+  /** The first poll that starts after `after`, on a schedule of one poll per (shortest waiting) interval. */
+  waitNext(after: number, intervalMs: number): Promise<Snapshot> {
+    if (this.last && this.last.startedAt > after) return Promise.resolve(this.last);
+    return new Promise((resolve) => {
+      this.waiters.push({ after, intervalMs, resolve });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.waiters.length === 0) return;
+    const interval = Math.min(...this.waiters.map((w) => w.intervalMs));
+    const at = Math.max(Date.now(), (this.last?.startedAt ?? 0) + interval);
+    if (this.timer && this.timerAt <= at) return;
+    clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      if (!this.inflight) void this.poll();
+    }, at - Date.now());
   }
 
   private fresh(): Promise<Snapshot> {
@@ -144,15 +183,19 @@ class HostPoller {
     const startedAt = Date.now();
     const run = this.list().then(
       (apps): Snapshot => ({ startedAt, apps }),
-      (err: unknown): Snapshot => {
-        if (err instanceof YarnUnavailableError) return { startedAt, error: err };
-        return { startedAt, error: new YarnUnavailableError((err as Error).message) };
-      },
+      (err: unknown): Snapshot => ({
+        startedAt,
+        error: err instanceof YarnUnavailableError ? err : new YarnUnavailableError((err as Error).message),
+      }),
     );
     this.inflight = run;
     void run.then((snap) => {
       if (!this.last || snap.startedAt >= this.last.startedAt) this.last = snap;
       if (this.inflight === run) this.inflight = undefined;
+      const ready = this.waiters.filter((w) => w.after < snap.startedAt);
+      this.waiters = this.waiters.filter((w) => w.after >= snap.startedAt);
+      for (const w of ready) w.resolve(snap);
+      this.schedule();
     });
     return run;
   }

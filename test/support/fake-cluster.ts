@@ -24,7 +24,13 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import type { KappaDeps, StepContext, StepRunner, YarnGateway } from '../../src/activities/deps.js';
+import type {
+  KappaDeps,
+  LiveSnapshot,
+  StepContext,
+  StepRunner,
+  YarnGateway,
+} from '../../src/activities/deps.js';
 import { LIVE_STATES, YarnUnavailableError } from '../../src/activities/deps.js';
 import type { YarnAppReport } from '../../src/activities/types.js';
 import { durationMs } from '../../src/common/duration.js';
@@ -67,6 +73,17 @@ export class FakeCluster implements YarnGateway {
     return Promise.resolve(
       this.read().apps.filter((a) => (LIVE_STATES as readonly string[]).includes(a.state)),
     );
+  }
+
+  /** Polls on the interval, one call per waiting supervision (the production gateway shares them). */
+  async nextLive(host: string, intervalMs: number, after: number): Promise<LiveSnapshot> {
+    await new Promise((r) => setTimeout(r, Math.max(0, after + intervalMs - Date.now())));
+    const startedAt = Math.max(Date.now(), after + 1);
+    try {
+      return { startedAt, apps: await this.listLive(host) };
+    } catch (err) {
+      return { startedAt, error: (err as Error).message };
+    }
   }
 
   status(host: string, appId: string): Promise<YarnAppReport | undefined> {
