@@ -157,16 +157,35 @@ async function benchOne(sshd: Sshd, n: number): Promise<Result> {
       double.killFromOutside(app.id);
       await new Promise((r) => setTimeout(r, 2_000));
     }
+    let lastReport = Date.now();
     const latencies = await waitFor(
       'every killed app submitted again',
-      () => {
+      async () => {
         const out: number[] = [];
+        const waiting: string[] = [];
         for (const [name, at] of killedAt) {
           const resubmit = double.submits(appName(name)).find((c) => c.at >= at);
-          if (!resubmit) return undefined;
-          out.push(resubmit.at - at);
+          if (resubmit) out.push(resubmit.at - at);
+          else waiting.push(name);
         }
-        return out;
+        if (waiting.length > 0 && Date.now() - lastReport > 30_000) {
+          lastReport = Date.now();
+          const phases = await Promise.all(
+            waiting.map((name) =>
+              client.workflow
+                .getHandle(`kappa/${name}`)
+                .query<{ phase: string; lastError: string | null }>('status')
+                .then(
+                  (s) => `${name}: ${s.phase} ${s.lastError ?? ''}`,
+                  (e: Error) => `${name}: ${e.message}`,
+                ),
+            ),
+          );
+          process.stderr.write(
+            `  still waiting for ${waiting.length} resubmissions:\n    ${phases.join('\n    ')}\n`,
+          );
+        }
+        return waiting.length === 0 ? out : undefined;
       },
       10 * 60_000,
     );

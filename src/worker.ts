@@ -62,6 +62,7 @@ export async function runWorker(config: WorkerConfig, settings: TemporalConnecti
   );
   try {
     await worker.run();
+    console.error('kappa worker: stopped');
   } finally {
     deps.close();
     await connection.close();

@@ -14,9 +14,13 @@ export function productionDeps(config: WorkerConfig): KappaDeps & { close(): voi
     ['local', config.local.yarnCommand],
     ...Object.entries(config.hosts).map(([name, host]) => [name, host.yarnCommand]),
   ]) as Record<string, string>;
+  const yarn = new YarnCli(runner, { yarnCommands });
   return {
     steps: { ssh: new SshStepRunner(runner) },
-    yarn: new YarnCli(runner, { yarnCommands }),
-    close: () => pool.close(),
+    yarn,
+    close: () => {
+      yarn.close();
+      pool.close();
+    },
   };
 }

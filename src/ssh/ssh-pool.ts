@@ -28,6 +28,7 @@ const PID_MARKER = 'KAPPA_PGID=';
 
 export class SshPool implements CommandRunner {
   private readonly hosts = new Map<string, SshHost>();
+  private closed = false;
 
   constructor(
     private readonly configs: Record<string, HostConfig>,
@@ -35,6 +36,7 @@ export class SshPool implements CommandRunner {
   ) {}
 
   run(host: string, command: string, options: CommandOptions): Promise<CommandResult> {
+    if (this.closed) return Promise.reject(new HostUnreachableError(`${host}: the SSH pool is closed`));
     return this.host(host).run(command, options);
   }
 
@@ -44,6 +46,7 @@ export class SshPool implements CommandRunner {
   }
 
   close(): void {
+    this.closed = true;
     for (const host of this.hosts.values()) host.close();
   }
 

@@ -30,6 +30,12 @@ export class YarnCli implements YarnGateway {
     private readonly options: YarnCliOptions,
   ) {}
 
+  /** Stops every scheduled poll (worker shutdown). */
+  close(): void {
+    for (const poller of this.pollers.values()) poller.close();
+    this.pollers.clear();
+  }
+
   /** Live apps; a result no older than `maxAgeMs` is shared between callers (0: a fresh call). */
   listLive(host: string, maxAgeMs = 0): Promise<YarnAppReport[]> {
     return this.poller(host).snapshot(maxAgeMs);
@@ -156,6 +162,12 @@ class HostPoller {
     });
   }
 
+  close(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.waiters = [];
+  }
+
   private schedule(): void {
     if (this.waiters.length === 0) return;
     const interval = Math.min(...this.waiters.map((w) => w.intervalMs));
@@ -168,6 +180,7 @@ class HostPoller {
       this.timerAt = Infinity;
       if (!this.inflight) void this.poll();
     }, at - Date.now());
+    this.timer.unref(); // a pending poll alone must not keep a stopping worker alive
   }
 
   private fresh(): Promise<Snapshot> {
