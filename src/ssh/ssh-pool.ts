@@ -196,11 +196,24 @@ class SshHost {
         });
         resolve(client);
       });
-      client.once('error', (err: Error) => {
+      client.on('error', (err: Error) => {
+        // ssh2 may report more than once (a timeout, then the lost connection); the first one counts.
         client.end();
         reject(new HostUnreachableError(`${label}: ${refusal ?? err.message}`));
       });
-      client.connect(connectConfig);
+      try {
+        client.connect(connectConfig);
+      } catch (err) {
+        // A key that cannot be parsed or decrypted is reported here, before any network traffic.
+        const hint = passphrase
+          ? ''
+          : ' (for an encrypted key set KAPPA_SSH_PASSPHRASE or KAPPA_SSH_PASSPHRASE_<HOST>)';
+        reject(
+          new HostUnreachableError(
+            `${label}: private key ${config.privateKeyPath}: ${(err as Error).message}${hint}`,
+          ),
+        );
+      }
     });
   }
 

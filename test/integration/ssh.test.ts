@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { YarnUnavailableError } from '../../src/activities/deps.js';
@@ -122,6 +123,46 @@ describe('ssh', () => {
       changed.run('edge-1', 'true', { timeoutMs: 10_000 }),
       /HOST KEY CHANGED for \[127\.0\.0\.1\]:\d+/,
     );
+  });
+
+  test('an encrypted private key is opened with the passphrase from the environment', async () => {
+    const config = await sshd.hostConfig(double.yarn);
+    const key = join(work, 'encrypted_key');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'correct horse', '-f', key]);
+    const authorized = join(sshd.dir, 'authorized_keys');
+    writeFileSync(authorized, readFileSync(authorized, 'utf8') + readFileSync(`${key}.pub`, 'utf8'));
+    const withKey = (env: NodeJS.ProcessEnv) =>
+      new SshPool({ 'edge-1': { ...config, privateKeyPath: key } }, { env });
+    const right = withKey({ KAPPA_SSH_PASSPHRASE_EDGE_1: 'correct horse' });
+    try {
+      assert.equal((await right.run('edge-1', 'echo in', { timeoutMs: 10_000 })).stdout, 'in\n');
+    } finally {
+      right.close();
+    }
+    await assert.rejects(
+      withKey({ KAPPA_SSH_PASSPHRASE: 'wrong' }).run('edge-1', 'true', { timeoutMs: 10_000 }),
+      HostUnreachableError,
+    );
+  });
+
+  test('a host that accepts TCP but never speaks SSH fails within the connect timeout', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as AddressInfo).port;
+    const slow = new SshPool(
+      { 'edge-1': { ...(await sshd.hostConfig(double.yarn)), port } },
+      { connectTimeoutMs: 500 },
+    );
+    const started = Date.now();
+    try {
+      await assert.rejects(
+        slow.run('edge-1', 'true', { timeoutMs: 10_000 }),
+        /Timed out while waiting for handshake/,
+      );
+      assert.ok(Date.now() - started < 5_000);
+    } finally {
+      silent.close();
+    }
   });
 
   test('hashed known_hosts entries are accepted', async () => {
