@@ -241,9 +241,11 @@ class AppRun {
   private async runSteps(from: string, record: AttemptRecord): Promise<YarnAppReport> {
     const { yarn } = this.config.spec;
     const ref = this.appRef();
-    const short = activities({ startToCloseTimeout: '2m' });
-
-    const existing = await short.findLiveApps(ref);
+    // Retried while the edge node is unreachable; past unreachableTimeout the attempt fails like any other.
+    const existing = await activities({
+      startToCloseTimeout: '2m',
+      scheduleToCloseTimeout: durationMs(yarn.unreachableTimeout),
+    }).findLiveApps(ref);
     this.heard();
     if (existing.length > 0) {
       const ids = existing.map((a) => a.id).join(', ');
