@@ -97,22 +97,7 @@ async function benchOne(sshd: Sshd, n: number): Promise<Result> {
               steps: [
                 {
                   name: 'submit',
-                  ssh: {
-                    host: 'edge-1',
-                    command: [
-                      double.sparkSubmit,
-                      '--master',
-                      'yarn',
-                      '--deploy-mode',
-                      'cluster',
-                      '--name',
-                      appName(name),
-                      '--conf',
-                      'spark.yarn.submit.waitAppCompletion=false',
-                      'app.jar',
-                    ],
-                    env: { HADOOP_CONF_DIR: '/etc/hadoop/conf' },
-                  },
+                  ssh: double.submitStep(appName(name)),
                 },
               ],
             },

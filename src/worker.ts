@@ -22,6 +22,7 @@ export interface KappaWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   shutdownGraceTimeMs?: number;
   maxConcurrentActivities?: number;
+  maxCachedWorkflows?: number;
   identity?: string;
 }
 
@@ -43,6 +44,7 @@ export async function createKappaWorker(
     shutdownGraceTime: options.shutdownGraceTimeMs ?? 30_000,
     // Supervision activities live as long as their apps: one slot each.
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 5000,
+    ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
     ...(options.identity ? { identity: options.identity } : {}),
   });
   return { worker, connection };
@@ -56,6 +58,7 @@ export async function runWorker(config: WorkerConfig, settings: TemporalConnecti
     deps,
     shutdownGraceTimeMs: durationMs(config.shutdownGraceTime),
     maxConcurrentActivities: config.maxConcurrentActivities,
+    maxCachedWorkflows: config.maxCachedWorkflows,
   });
   console.error(
     `kappa worker: task queue ${settings.taskQueue} on ${settings.address} (namespace ${settings.namespace})`,

@@ -50,6 +50,11 @@ export const workerConfigSchema = z.strictObject({
   metrics: z.strictObject({ port: z.int().min(0).max(65535).default(9464) }).prefault({}),
   /** Activity slots: every supervised app holds one for as long as it runs, so this caps the apps per worker. */
   maxConcurrentActivities: z.int().min(10).default(5000),
+  /**
+   * Workflows kept in memory between events (the SDK sizes it from the heap when unset). Each cached app costs
+   * about 2 MB; an evicted one is replayed from its short history when its next event comes.
+   */
+  maxCachedWorkflows: z.int().min(0).optional(),
   /** How long a stopping worker lets running activities finish or clean up. */
   shutdownGraceTime: duration.default('30s'),
 });

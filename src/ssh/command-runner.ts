@@ -53,6 +53,25 @@ export class OutputBuffer {
   }
 }
 
+/**
+ * Calls `stop` once when the command times out or its signal aborts, with the error to report.
+ * Returns the clean-up to run when the command has ended.
+ */
+export function watchCommand(options: CommandOptions, stop: (error: Error) => void): () => void {
+  const timer = setTimeout(
+    () => stop(new CommandTimeoutError(`timed out after ${options.timeoutMs} ms`)),
+    options.timeoutMs,
+  );
+  const onAbort = () =>
+    stop(options.signal?.reason instanceof Error ? options.signal.reason : new Error('aborted'));
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted) onAbort();
+  return () => {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
+  };
+}
+
 /** Runs commands with `sh -c` on this host, each in its own process group. */
 export class LocalCommandRunner implements CommandRunner {
   run(_host: string, command: string, options: CommandOptions): Promise<CommandResult> {
@@ -74,14 +93,7 @@ export class LocalCommandRunner implements CommandRunner {
         killGroup('SIGTERM');
         setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS).unref();
       };
-      const timer = setTimeout(
-        () => stop(new CommandTimeoutError(`timed out after ${options.timeoutMs} ms`)),
-        options.timeoutMs,
-      );
-      const onAbort = () =>
-        stop(options.signal?.reason instanceof Error ? options.signal.reason : new Error('aborted'));
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      if (options.signal?.aborted) onAbort();
+      const unwatch = watchCommand(options, stop);
       child.stdout.setEncoding('utf8').on('data', (text: string) => {
         stdout.push(text);
         options.onOutput?.('stdout', text);
@@ -92,8 +104,7 @@ export class LocalCommandRunner implements CommandRunner {
       });
       child.once('error', (err) => stop(err));
       child.once('close', (code) => {
-        clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
+        unwatch();
         if (failure) reject(failure);
         else resolve({ code, stdout: stdout.toString(), stderr: stderr.toString() });
       });

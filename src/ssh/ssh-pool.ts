@@ -4,13 +4,13 @@ import { readFileSync } from 'node:fs';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { expandHome, type HostConfig } from '../config/worker-config.js';
 import {
-  CommandTimeoutError,
   HostUnreachableError,
   KILL_GRACE_MS,
   OutputBuffer,
   type CommandOptions,
   type CommandResult,
   type CommandRunner,
+  watchCommand,
 } from './command-runner.js';
 import { checkHostKey, knownKeyTypes, parseKnownHosts } from './known-hosts.js';
 
@@ -261,14 +261,7 @@ class SshHost {
           }, KILL_GRACE_MS);
           graceTimer.unref();
         };
-        const timer = setTimeout(
-          () => stop(new CommandTimeoutError(`timed out after ${options.timeoutMs} ms`)),
-          options.timeoutMs,
-        );
-        const onAbort = () =>
-          stop(options.signal?.reason instanceof Error ? options.signal.reason : new Error('aborted'));
-        options.signal?.addEventListener('abort', onAbort, { once: true });
-        if (options.signal?.aborted) onAbort();
+        const unwatch = watchCommand(options, stop);
 
         channel.setEncoding('utf8');
         channel.stderr.setEncoding('utf8');
@@ -297,9 +290,8 @@ class SshHost {
           code = exitCode;
         });
         channel.on('close', () => {
-          clearTimeout(timer);
+          unwatch();
           clearTimeout(graceTimer); // the session ended: nothing left to kill
-          options.signal?.removeEventListener('abort', onAbort);
           if (failure) reject(failure);
           else if (!exited)
             reject(new HostUnreachableError(`${this.name}: connection lost while the command ran`));

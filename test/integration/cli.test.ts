@@ -9,44 +9,28 @@ import type { Client } from '@temporalio/client';
 import { stringify } from 'yaml';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { temporalCliPath, type DevServer } from '../../src/temporal/dev-server.js';
-import { FakeCluster } from '../support/fake-cluster.js';
-import {
-  connectClient,
-  startServer,
-  startWorker,
-  tempDir,
-  testApp,
-  waitFor,
-  waitForStatus,
-  type RunningWorker,
-} from '../support/harness.js';
+import type { FakeCluster } from '../support/fake-cluster.js';
+import { tempDir, testApp, waitFor, waitForStatus, startTestbed, type Testbed } from '../support/harness.js';
 
 const run = promisify(execFile);
 const KAPPA = join(__dirname, '..', '..', 'bin', 'kappa');
 
+let bed: Testbed;
 let server: DevServer;
-let worker: RunningWorker;
 let client: Client;
-let closeClient: () => Promise<void>;
 let cluster: FakeCluster;
 let dir: string;
 let workerConfig: string;
 
 before(async () => {
-  server = await startServer();
-  cluster = new FakeCluster(tempDir('cluster'));
-  worker = await startWorker(server, cluster.deps());
-  ({ client, close: closeClient } = await connectClient(server));
+  bed = await startTestbed();
+  ({ server, client, cluster } = bed);
   dir = tempDir('cli');
   workerConfig = join(dir, 'worker.yaml');
   writeFileSync(workerConfig, stringify({ temporal: { address: server.address, taskQueue: 'kappa' } }));
 });
 
-after(async () => {
-  await closeClient?.();
-  await worker?.stop();
-  await server?.stop();
-});
+after(() => bed?.close());
 
 interface Ran {
   code: number;

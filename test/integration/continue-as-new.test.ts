@@ -5,38 +5,20 @@ import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { deployApp } from '../../src/cli/commands/deploy.js';
 import { TASK_QUEUE } from '../../src/common/temporal-names.js';
-import type { DevServer } from '../../src/temporal/dev-server.js';
 import { stopSignal } from '../../src/workflows/definitions.js';
-import { FakeCluster } from '../support/fake-cluster.js';
-import {
-  appHandle,
-  connectClient,
-  startServer,
-  startWorker,
-  tempDir,
-  testApp,
-  waitForStatus,
-  type RunningWorker,
-} from '../support/harness.js';
+import type { FakeCluster } from '../support/fake-cluster.js';
+import { appHandle, testApp, waitForStatus, startTestbed, type Testbed } from '../support/harness.js';
 
-let server: DevServer;
-let worker: RunningWorker;
+let bed: Testbed;
 let client: Client;
-let closeClient: () => Promise<void>;
 let cluster: FakeCluster;
 
 before(async () => {
-  server = await startServer({ 'limit.historyCount.suggestContinueAsNew': 40 });
-  cluster = new FakeCluster(tempDir('can'));
-  worker = await startWorker(server, cluster.deps());
-  ({ client, close: closeClient } = await connectClient(server));
+  bed = await startTestbed({ 'limit.historyCount.suggestContinueAsNew': 40 });
+  ({ client, cluster } = bed);
 });
 
-after(async () => {
-  await closeClient?.();
-  await worker?.stop();
-  await server?.stop();
-});
+after(() => bed?.close());
 
 test('continue-as-new keeps restarts, revision and the supervised app', async () => {
   const policy = { maxRestarts: 10, backoff: { initial: '100ms', factor: 1, max: '100ms' } };

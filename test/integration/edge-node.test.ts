@@ -93,25 +93,7 @@ function sparkApp(name: string, overrides: { pollInterval?: string; maxRestarts?
       steps: [
         {
           name: 'submit',
-          ssh: {
-            host: 'edge-1',
-            command: [
-              double.sparkSubmit,
-              '--master',
-              'yarn',
-              '--deploy-mode',
-              'cluster',
-              '--name',
-              appName,
-              '--conf',
-              'spark.yarn.submit.waitAppCompletion=false',
-              '--class',
-              'com.example.Main',
-              '/apps/app.jar',
-            ],
-            env: { HADOOP_CONF_DIR: '/etc/hadoop/conf' },
-            timeout: '2m',
-          },
+          ssh: double.submitStep(appName),
         },
       ],
     },

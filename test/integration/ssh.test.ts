@@ -182,25 +182,7 @@ describe('ssh', () => {
 
 describe('ssh step', () => {
   test('spark-submit over ssh: the application id comes from its output', async () => {
-    const step = {
-      host: 'edge-1',
-      command: [
-        double.sparkSubmit,
-        '--master',
-        'yarn',
-        '--deploy-mode',
-        'cluster',
-        '--name',
-        'Step App',
-        '--conf',
-        'spark.yarn.submit.waitAppCompletion=false',
-        '--class',
-        'x.Main',
-        'app.jar',
-      ],
-      env: { HADOOP_CONF_DIR: '/etc/hadoop/conf' },
-      timeout: '1m',
-    };
+    const step = double.submitStep('Step App');
     const { ctx, lines } = stepContext();
     const result = await new SshStepRunner(runner).run(step, ctx);
     assert.match(result.yarnAppId ?? '', /^application_1700000000000_\d{4}$/);

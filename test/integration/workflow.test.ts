@@ -12,39 +12,29 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Worker } from '@temporalio/worker';
-import { FakeCluster } from '../support/fake-cluster.js';
+import type { FakeCluster } from '../support/fake-cluster.js';
 import {
   appHandle,
-  connectClient,
   queryStatus,
-  startServer,
-  startWorker,
-  tempDir,
   testApp,
   waitFor,
   waitForStatus,
   workflowBundle,
-  type RunningWorker,
+  startTestbed,
+  type Testbed,
 } from '../support/harness.js';
 
+let bed: Testbed;
 let server: DevServer;
-let worker: RunningWorker;
 let client: Client;
-let closeClient: () => Promise<void>;
 let cluster: FakeCluster;
 
 before(async () => {
-  server = await startServer();
-  cluster = new FakeCluster(tempDir('cluster'));
-  worker = await startWorker(server, cluster.deps());
-  ({ client, close: closeClient } = await connectClient(server));
+  bed = await startTestbed();
+  ({ server, client, cluster } = bed);
 });
 
-after(async () => {
-  await closeClient?.();
-  await worker?.stop();
-  await server?.stop();
-});
+after(() => bed?.close());
 
 /** The message of the failure a workflow ended with. */
 async function failureOf(result: Promise<unknown>): Promise<string> {
@@ -210,6 +200,20 @@ describe('app workflow', { concurrency: true }, () => {
     await appHandle(client, 'stop-leave').result();
     assert.equal(cluster.apps().find((a) => a.id === killed.yarnAppId)?.state, 'KILLED');
     assert.equal(cluster.apps().find((a) => a.id === left.yarnAppId)?.state, 'RUNNING');
+  });
+
+  test('cancelling the workflow (Temporal UI, temporal CLI) is a stop: the app is killed, not orphaned', async () => {
+    await deployApp(client, TASK_QUEUE, testApp('cancelled'));
+    const status = await runningApp('cancelled');
+    const handle = appHandle(client, 'cancelled');
+    await handle.cancel();
+    await assert.rejects(
+      handle.result(),
+      (err: unknown) =>
+        err instanceof WorkflowFailedError && /cancel/i.test(String(err.cause?.name ?? err.cause?.message)),
+    );
+    assert.equal(cluster.apps().find((a) => a.id === status.yarnAppId)?.state, 'KILLED');
+    assert.equal((await queryStatus(client, 'cancelled')).phase, 'Stopped');
   });
 
   test('a manual restart replaces the instance and is not counted', async () => {

@@ -17,6 +17,7 @@ import { formatIssue } from '../../src/config/issues.js';
 import { freePort, startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { createKappaWorker, WORKFLOWS_PATH } from '../../src/worker.js';
 import { statusQuery, type AppStatus } from '../../src/workflows/definitions.js';
+import { FakeCluster } from './fake-cluster.js';
 
 let runtimeInstalled = false;
 /** Worker logs would drown the test output; warnings and errors still show. */
@@ -176,4 +177,31 @@ export function waitForStatus(
     },
     timeoutMs,
   );
+}
+
+export interface Testbed {
+  server: DevServer;
+  cluster: FakeCluster;
+  worker: RunningWorker;
+  client: Client;
+  close(): Promise<void>;
+}
+
+/** A dev server, a worker on the fake cluster and a client: what most workflow tests start with. */
+export async function startTestbed(dynamicConfig?: Record<string, unknown>): Promise<Testbed> {
+  const server = await startServer(dynamicConfig);
+  const cluster = new FakeCluster(tempDir('cluster'));
+  const worker = await startWorker(server, cluster.deps());
+  const { client, close } = await connectClient(server);
+  return {
+    server,
+    cluster,
+    worker,
+    client,
+    close: async () => {
+      await close();
+      await worker.stop();
+      await server.stop();
+    },
+  };
 }

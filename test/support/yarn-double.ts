@@ -52,6 +52,26 @@ export class YarnDouble {
     if (!existsSync(join(this.stateDir, 'calls.log'))) appendFileSync(join(this.stateDir, 'calls.log'), '');
   }
 
+  /** An ssh step submitting `appName` in cluster mode with waitAppCompletion=false, as Kappa's examples do. */
+  submitStep(appName: string, host = 'edge-1') {
+    return {
+      host,
+      command: [
+        this.sparkSubmit,
+        ...['--master', 'yarn', '--deploy-mode', 'cluster', '--name', appName],
+        ...[
+          '--conf',
+          'spark.yarn.submit.waitAppCompletion=false',
+          '--class',
+          'com.example.Main',
+          '/apps/app.jar',
+        ],
+      ],
+      env: { HADOOP_CONF_DIR: '/etc/hadoop/conf' },
+      timeout: '2m',
+    };
+  }
+
   apps(): DoubleApp[] {
     const file = join(this.stateDir, 'apps.json');
     if (!existsSync(file)) return [];
