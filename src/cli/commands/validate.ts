@@ -2,7 +2,9 @@
 import { stringify } from 'yaml';
 import { remoteCommand } from '../../common/remote-command.js';
 import { shellQuote } from '../../common/shell-quote.js';
+import { workflowId } from '../../common/temporal-names.js';
 import type { AppConfig } from '../../config/app-config.js';
+import { buildPodManifest, type PodDefaults } from '../../kubernetes/pod-manifest.js';
 import { expandConfigPaths, loadAppFile, loadAppFiles } from '../../config/load.js';
 import { formatLocated } from '../../config/yaml-source.js';
 import type { CliContext } from '../context.js';
@@ -26,19 +28,32 @@ export function validateCommand(ctx: CliContext, paths: string[]): number {
 
 export function renderCommand(ctx: CliContext, file: string): number {
   const { config } = loadAppFile(file, { knownHosts: ctx.explicitOrDefaultWorkerConfigHosts });
-  process.stdout.write(renderApp(config));
+  process.stdout.write(renderApp(config, ctx.workerConfig.kubernetes));
   return ExitCode.ok;
 }
 
-export function renderApp(config: AppConfig): string {
+/** Every step as it would run on its first attempt: pod manifests whole, remote commands quoted. */
+export function renderApp(config: AppConfig, podDefaults: PodDefaults): string {
   const { yarn } = config.spec;
+  const app = config.metadata.name;
   const docs: unknown[] = config.spec.steps.map((step) =>
     step.ssh
       ? {
           step: step.name,
           ssh: { host: step.ssh.host, command: remoteCommand(step.ssh), timeout: step.ssh.timeout },
         }
-      : { step: step.name, pod: step.pod },
+      : buildPodManifest(
+          step.pod!,
+          {
+            app,
+            step: step.name,
+            attempt: 1,
+            revision: 1,
+            workflowId: workflowId(app),
+            runId: '<workflow run id>',
+          },
+          podDefaults,
+        ),
   );
   docs.push({
     supervise: {

@@ -1,0 +1,111 @@
+// The pod a `pod` step runs, built from the step alone (pure): init containers (the build) run first, sidecars
+// run beside them and the main container as native sidecars, and the main container's exit decides the step.
+import { createHash } from 'node:crypto';
+import type { V1Container, V1EnvVar, V1Pod, V1ResourceRequirements } from '@kubernetes/client-node';
+import { durationMs } from '../common/duration.js';
+import type { Container, PodStep } from '../config/app-config.js';
+
+export const MAIN_CONTAINER = 'main';
+const SHARED_VOLUME = 'kappa-shared';
+
+export const PodLabel = {
+  app: 'kappa.dev/app',
+  step: 'kappa.dev/step',
+  attempt: 'kappa.dev/attempt',
+} as const;
+
+export const PodAnnotation = {
+  workflowId: 'kappa.dev/workflow-id',
+  runId: 'kappa.dev/run-id',
+  revision: 'kappa.dev/revision',
+} as const;
+
+export interface PodIdentity {
+  app: string;
+  step: string;
+  attempt: number;
+  revision: number;
+  workflowId: string;
+  runId: string;
+}
+
+export interface PodDefaults {
+  namespace: string;
+  serviceAccount?: string;
+}
+
+/**
+ * `<app>-<step>-<attempt>`: the same for every retry of one attempt, so a retried activity finds its pod. Longer
+ * than 63 characters, it is cut and ends in a hash of the full name so different steps stay different.
+ */
+export function podName(app: string, step: string, attempt: number): string {
+  const full = `${app}-${step}-${attempt}`;
+  if (full.length <= 63) return full;
+  const hash = createHash('sha256').update(full).digest('hex').slice(0, 8);
+  const suffix = `-${attempt}-${hash}`;
+  return `${full.slice(0, 63 - suffix.length).replace(/-+$/, '')}${suffix}`;
+}
+
+function env(container: Pick<Container, 'env' | 'secretEnv'>): V1EnvVar[] | undefined {
+  const vars: V1EnvVar[] = [
+    ...Object.entries(container.env ?? {}).map(([name, value]) => ({ name, value })),
+    ...Object.entries(container.secretEnv ?? {}).map(([name, ref]) => ({
+      name,
+      valueFrom: { secretKeyRef: { name: ref.secret, key: ref.key } },
+    })),
+  ];
+  return vars.length > 0 ? vars : undefined;
+}
+
+function resources(r: Container['resources']): V1ResourceRequirements | undefined {
+  if (!r || (r.cpu === undefined && r.memory === undefined)) return undefined;
+  const amounts: Record<string, string> = {};
+  if (r.cpu !== undefined) amounts.cpu = String(r.cpu);
+  if (r.memory !== undefined) amounts.memory = String(r.memory);
+  // Requests = limits for memory-bound JVM builds; cpu is not limited (throttling a build only slows it).
+  const limits = amounts.memory ? { memory: amounts.memory } : undefined;
+  return { requests: amounts, ...(limits ? { limits } : {}) };
+}
+
+function container(c: Omit<Container, 'name'>, name: string, mountPath: string): V1Container {
+  const out: V1Container = { name, image: c.image };
+  if (c.command) out.command = c.command;
+  if (c.args) out.args = c.args;
+  const vars = env(c);
+  if (vars) out.env = vars;
+  const res = resources(c.resources);
+  if (res) out.resources = res;
+  out.volumeMounts = [{ name: SHARED_VOLUME, mountPath }];
+  return out;
+}
+
+export function buildPodManifest(step: PodStep, id: PodIdentity, defaults: PodDefaults): V1Pod {
+  const mount = step.sharedVolume;
+  const sidecars = step.sidecars.map((c) => ({ ...container(c, c.name, mount), restartPolicy: 'Always' }));
+  const builds = step.initContainers.map((c) => container(c, c.name, mount));
+  const serviceAccount = step.serviceAccount ?? defaults.serviceAccount;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: podName(id.app, id.step, id.attempt),
+      namespace: step.namespace ?? defaults.namespace,
+      labels: { [PodLabel.app]: id.app, [PodLabel.step]: id.step, [PodLabel.attempt]: String(id.attempt) },
+      annotations: {
+        [PodAnnotation.workflowId]: id.workflowId,
+        [PodAnnotation.runId]: id.runId,
+        [PodAnnotation.revision]: String(id.revision),
+      },
+    },
+    spec: {
+      restartPolicy: 'Never',
+      activeDeadlineSeconds: Math.max(1, Math.ceil(durationMs(step.timeout) / 1000)),
+      ...(serviceAccount ? { serviceAccountName: serviceAccount } : {}),
+      // Native sidecars first: they start before the build, run beside it and the main container, and are
+      // stopped by the kubelet once the main container has exited.
+      ...(sidecars.length + builds.length > 0 ? { initContainers: [...sidecars, ...builds] } : {}),
+      containers: [container(step, MAIN_CONTAINER, mount)],
+      volumes: [{ name: SHARED_VOLUME, emptyDir: {} }],
+    },
+  };
+}
