@@ -5,6 +5,8 @@ import type { StepResult, YarnAppReport } from './types.js';
 
 export interface StepContext {
   app: string;
+  workflowId: string;
+  runId: string;
   revision: number;
   attempt: number;
   stepName: string;

@@ -67,6 +67,8 @@ export function createActivities(deps: KappaDeps) {
       const stopHeartbeats = keepHeartbeating(() => latest);
       const stepCtx: StepContext = {
         app: input.app,
+        workflowId: ctx.info.workflowExecution?.workflowId ?? '',
+        runId: ctx.info.workflowExecution?.runId ?? '',
         revision: input.revision,
         attempt: input.attempt,
         stepName: step.name,

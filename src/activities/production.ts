@@ -1,5 +1,9 @@
 // The dependencies a production worker hands its activities: SSH to the edge nodes, the yarn CLI there, and the
-// step runners. The pod runner arrives with the Kubernetes work; until then a pod step fails with NotConfigured.
+// step runners (ssh commands, Kubernetes pods).
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../common/failures.js';
+import { kubeClients } from '../kubernetes/clients.js';
+import { PodStepRunner, type KubeClients } from './pod-step.js';
 import type { WorkerConfig } from '../config/worker-config.js';
 import { HostCommandRunner } from '../ssh/command-runner.js';
 import { SshPool } from '../ssh/ssh-pool.js';
@@ -15,8 +19,24 @@ export function productionDeps(config: WorkerConfig): KappaDeps & { close(): voi
     ...Object.entries(config.hosts).map(([name, host]) => [name, host.yarnCommand]),
   ]) as Record<string, string>;
   const yarn = new YarnCli(runner, { yarnCommands });
+  let kube: KubeClients | undefined;
+  const pods = new PodStepRunner(
+    () => {
+      try {
+        kube ??= kubeClients();
+      } catch (err) {
+        throw ApplicationFailure.create({
+          type: FailureType.NotConfigured,
+          nonRetryable: true,
+          message: `no usable kubeconfig for pod steps ($KUBECONFIG, ~/.kube/config or in-cluster): ${(err as Error).message}`,
+        });
+      }
+      return kube;
+    },
+    { defaults: config.kubernetes },
+  );
   return {
-    steps: { ssh: new SshStepRunner(runner) },
+    steps: { ssh: new SshStepRunner(runner), pod: pods },
     yarn,
     close: () => {
       yarn.close();

@@ -41,6 +41,8 @@ function stepContext(signal = new AbortController().signal) {
     lines,
     ctx: {
       app: 't',
+      workflowId: 'kappa/t',
+      runId: 'run',
       revision: 1,
       attempt: 1,
       stepName: 'submit',

@@ -1,0 +1,18 @@
+// Kubernetes clients from a kubeconfig ($KUBECONFIG, ~/.kube/config or in-cluster), built on first use so a
+// worker without Kubernetes still runs its ssh steps.
+import { CoreV1Api, KubeConfig, Log, Watch } from '@kubernetes/client-node';
+import type { KubeClients } from '../activities/pod-step.js';
+
+export function kubeClients(kubeconfigPath?: string): KubeClients {
+  const config = new KubeConfig();
+  if (kubeconfigPath) config.loadFromFile(kubeconfigPath);
+  else config.loadFromDefault();
+  const watch = new Watch(config);
+  const log = new Log(config);
+  return {
+    config,
+    core: config.makeApiClient(CoreV1Api),
+    watch: (path, query, onEvent, onDone) => watch.watch(path, query, onEvent, onDone),
+    log: (namespace, pod, container, out) => log.log(namespace, pod, container, out, { follow: true }),
+  };
+}
