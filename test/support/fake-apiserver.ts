@@ -211,7 +211,7 @@ export class FakeApiServer {
           `Pod "${pod.metadata?.name}" is invalid: ${problems.join(', ')}`,
         );
       pod.metadata!.uid = `uid-${this.rv}`;
-      pod.metadata!.creationTimestamp = new Date() as never;
+      pod.metadata!.creationTimestamp = new Date();
       pod.status = { phase: 'Pending', qosClass: 'Burstable' };
       this.pods.set(podKey, pod);
       this.emit('ADDED', pod);
@@ -248,7 +248,7 @@ export class FakeApiServer {
     }
     if (req.method === 'GET') return json(res, 200, pod);
     if (req.method === 'DELETE') {
-      pod.metadata!.deletionTimestamp = new Date() as never;
+      pod.metadata!.deletionTimestamp = new Date();
       this.emit('MODIFIED', pod);
       setTimeout(() => {
         if (this.pods.delete(key)) this.emit('DELETED', pod);
