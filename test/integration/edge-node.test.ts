@@ -1,7 +1,7 @@
 // Submitting and supervising Spark apps over real SSH (OpenSSH sshd on loopback) with the yarn/spark-submit
 // double on the edge node, through the production activities, on a real Temporal dev server.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -27,6 +27,7 @@ import {
   waitForStatus,
   type RunningWorker,
 } from '../support/harness.js';
+import { FakeApiServer } from '../support/fake-apiserver.js';
 import { Sshd } from '../support/sshd.js';
 import { YarnDouble } from '../support/yarn-double.js';
 
@@ -46,6 +47,7 @@ before(async () => {
   double = new YarnDouble(tempDir('edge-double'));
   workerConfig = workerConfigSchema.parse({
     temporal: { address: server.address },
+    kubernetes: { namespace: 'spark-jobs', serviceAccount: 'kappa-submitter' },
     hosts: { 'edge-1': await sshd.hostConfig(double.yarn) },
   });
   workerConfigFile = join(tempDir('edge-config'), 'worker.yaml');
@@ -250,3 +252,117 @@ describe('edge node, worker process', () => {
     await appHandle(client, 'survivor').result();
   });
 });
+
+describe('build-and-submit pod, then YARN supervision', () => {
+  const api = new FakeApiServer();
+  let stopKubelet = () => undefined as void;
+
+  before(async () => {
+    await api.start();
+    process.env.KUBECONFIG = api.kubeconfig; // what the production worker reads
+    await inProcessWorker();
+    stopKubelet = playKubelet(api, double);
+  });
+  after(async () => {
+    stopKubelet();
+    await stopInProcessWorker();
+    await api.stop();
+    delete process.env.KUBECONFIG;
+  });
+
+  test('a StreamingApp whose pod builds and spark-submits reaches Running, supervised over SSH', async () => {
+    const appName = 'Edge pod-app';
+    const result = validateAppConfig({
+      apiVersion: 'kappa/v1',
+      kind: 'StreamingApp',
+      metadata: { name: 'pod-app' },
+      spec: {
+        yarn: { host: 'edge-1', appName, pollInterval: '500ms', appearTimeout: '30s' },
+        restartPolicy: { backoff: { initial: '1s' } },
+        steps: [
+          {
+            name: 'build-and-submit',
+            pod: {
+              image: 'registry.example.com/spark-submit:3.5.1',
+              command: ['spark-submit'],
+              args: [
+                '--master',
+                'yarn',
+                '--deploy-mode',
+                'cluster',
+                '--name',
+                appName,
+                '--conf',
+                'spark.yarn.submit.waitAppCompletion=false',
+                '/artifacts/app.jar',
+              ],
+              env: { HADOOP_CONF_DIR: '/etc/hadoop/conf' },
+              initContainers: [{ name: 'build', image: 'sbt:1.7', command: ['sh', '-c', 'sbt assembly'] }],
+              sidecars: [{ name: 'kinit', image: 'kinit:1.0' }],
+              keepPod: 'never',
+            },
+          },
+        ],
+      },
+    });
+    assert.ok(result.ok);
+    await deployApp(client, TASK_QUEUE, result.config);
+    const status = await running('pod-app');
+    assert.deepEqual(
+      double.live(appName).map((a) => a.id),
+      [status.yarnAppId],
+      'the id spark-submit printed in the pod is supervised',
+    );
+    await waitFor(
+      'the pod deleted (keepPod never)',
+      () => !api.podNames().includes('pod-app-build-and-submit-1'),
+    );
+    // And a restart builds a new pod for the new attempt.
+    double.killFromOutside(status.yarnAppId!);
+    const again = await running('pod-app', status.yarnAppId);
+    assert.equal(again.restarts, 1);
+    assert.ok(api.requests.includes('POST /api/v1/namespaces/spark-jobs/pods'));
+    await appHandle(client, 'pod-app').signal(stopSignal, {});
+    await appHandle(client, 'pod-app').result();
+  });
+});
+
+/**
+ * Plays the kubelet for every new pod: sidecar and build run, then the main container runs — through the
+ * yarn double's spark-submit, with the pod's args and env — and its output becomes the container log.
+ */
+function playKubelet(api: FakeApiServer, yarn: YarnDouble): () => void {
+  const seen = new Set<string>();
+  const timer = setInterval(() => {
+    for (const name of api.podNames()) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const pod = api.pod('spark-jobs', name)!;
+      const main = pod.spec!.containers[0]!;
+      const k = api.kubelet;
+      k.container('spark-jobs', name, 'kinit', { running: {} });
+      k.container('spark-jobs', name, 'build', { running: {} });
+      k.log('spark-jobs', name, 'build', '[success] Total time: 95 s');
+      k.container('spark-jobs', name, 'build', { terminated: { exitCode: 0, reason: 'Completed' } });
+      k.container('spark-jobs', name, 'main', { running: {} });
+      const env = Object.fromEntries(
+        (main.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]),
+      );
+      execFile(
+        yarn.sparkSubmit,
+        main.args ?? [],
+        { env: { ...process.env, ...env } },
+        (err, stdout, stderr) => {
+          for (const line of `${stdout}${stderr}`.split('\n').filter(Boolean))
+            k.log('spark-jobs', name, 'main', line);
+          const exitCode = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+          k.container('spark-jobs', name, 'main', {
+            terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error' },
+          });
+          k.update('spark-jobs', name, (s) => (s.phase = exitCode === 0 ? 'Succeeded' : 'Failed'));
+        },
+      );
+    }
+  }, 100);
+  return () => clearInterval(timer);
+}
