@@ -76,6 +76,13 @@ export class PodStepRunner implements StepRunner<PodStep> {
       },
       this.options.defaults,
     );
+    // After a worker crash the retried activity reattaches to the pod its last heartbeat named.
+    const previous = ctx.previousDetails as { pod?: string; namespace?: string } | undefined;
+    if (previous?.pod && previous.namespace) {
+      manifest.metadata!.name = previous.pod;
+      manifest.metadata!.namespace = previous.namespace;
+      ctx.log(`reattaching to pod ${previous.namespace}/${previous.pod} from the last heartbeat`);
+    }
     const name = manifest.metadata!.name!;
     const namespace = manifest.metadata!.namespace!;
     const logs = new LogFollower(kube, namespace, name, ctx);

@@ -1,9 +1,8 @@
 // The `kappa` CLI. Commands return an exit code or throw; one handler at the bottom turns errors into messages.
 import { Command, CommanderError, Option } from 'commander';
+import { DEV_UI_PORT } from '../common/temporal-names.js';
 import { ConfigError, formatLocated } from '../config/yaml-source.js';
-import { runWorker } from '../worker.js';
 import { deployCommand } from './commands/deploy.js';
-import { DEFAULT_UI_PORT, devCommand } from './commands/dev.js';
 import { restartCommand, stopCommand } from './commands/control.js';
 import { listCommand, statusCommand } from './commands/inspect.js';
 import { renderCommand, validateCommand } from './commands/validate.js';
@@ -87,6 +86,8 @@ export async function main(argv: string[]): Promise<number> {
     .description('run a worker')
     .action(
       run(async () => {
+        // Loaded on demand: the worker brings the Temporal worker and Kubernetes client, which other commands skip.
+        const { runWorker } = await import('../worker.js');
         await runWorker(context().workerConfig, context().settings);
         return ExitCode.ok;
       }),
@@ -94,8 +95,13 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('dev')
     .description('a local Temporal dev server (UI on http://localhost:8233) and a worker')
-    .option('--ui-port <port>', 'Temporal Web UI port', String(DEFAULT_UI_PORT))
-    .action(run((options: { uiPort: string }) => devCommand(context(), options)));
+    .option('--ui-port <port>', 'Temporal Web UI port', String(DEV_UI_PORT))
+    .action(
+      run(async (options: { uiPort: string }) => {
+        const { devCommand } = await import('./commands/dev.js');
+        return devCommand(context(), options);
+      }),
+    );
   program.addOption(new Option('--debug', 'print stack traces').hideHelp());
 
   try {

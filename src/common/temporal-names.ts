@@ -2,6 +2,8 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 export const TASK_QUEUE = 'kappa';
+/** `kappa dev`'s Temporal Web UI. */
+export const DEV_UI_PORT = 8233;
 export const WORKFLOW_TYPE = 'appWorkflow';
 
 export function workflowId(appName: string): string {

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
-import { stringify } from 'yaml';
+import type { V1Pod } from '@kubernetes/client-node';
+import { parseAllDocuments, stringify } from 'yaml';
+import { podProblems } from '../support/pod-checks.js';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { temporalCliPath, type DevServer } from '../../src/temporal/dev-server.js';
 import type { FakeCluster } from '../support/fake-cluster.js';
@@ -153,6 +155,35 @@ describe('kappa CLI', { concurrency: true }, () => {
     assert.equal(waited.code, 3, waited.stderr);
     assert.equal((JSON.parse(waited.stdout) as { phase: string }).phase, 'Starting');
     assert.equal((await kappa('stop', 'cli-slow')).code, 0);
+  });
+
+  test('kappa render prints, for each example, pods an API server would accept and the quoted commands', async () => {
+    let pods = 0;
+    for (const example of [
+      'international-roaming',
+      'clickstream-enrichment',
+      'fraud-scoring',
+      'nightly-billing',
+    ]) {
+      const out = await kappa('render', join(__dirname, '..', '..', 'config', 'apps', `${example}.yaml`));
+      assert.equal(out.code, 0, out.stderr);
+      const docs = parseAllDocuments(out.stdout).map((d) => d.toJS() as Record<string, unknown>);
+      for (const doc of docs.filter((d) => d.kind === 'Pod')) {
+        pods++;
+        assert.deepEqual(podProblems(doc as V1Pod), [], example);
+      }
+      assert.ok(
+        docs.some((d) => 'supervise' in d),
+        `${example}: supervision shown`,
+      );
+    }
+    assert.equal(pods, 2);
+    const roaming = await kappa(
+      'render',
+      join(__dirname, '..', '..', 'config', 'apps', 'international-roaming.yaml'),
+    );
+    assert.match(roaming.stdout, /command: hdfs dfs -touchz \/flags\/roaming-deployed/);
+    assert.match(roaming.stdout, /secretKeyRef:\n\s+name: roaming-secrets\n\s+key: kafka-password/);
   });
 
   test('the temporal CLI lists apps by search attribute, queries status, signals stop and restart', async () => {

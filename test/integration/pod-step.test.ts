@@ -50,7 +50,7 @@ function podStep(extra: Record<string, unknown> = {}): PodStep {
   return result.config.spec.steps[0]!.pod!;
 }
 
-function context(app: string, attempt = 1, runId = 'run-1') {
+function context(app: string, attempt = 1, runId = 'run-1', previousDetails?: unknown) {
   const controller = new AbortController();
   const lines: string[] = [];
   const heartbeats: unknown[] = [];
@@ -63,7 +63,7 @@ function context(app: string, attempt = 1, runId = 'run-1') {
     stepName: 'build-and-submit',
     signal: controller.signal,
     heartbeat: (d) => heartbeats.push(d),
-    previousDetails: undefined,
+    previousDetails,
     log: (m) => lines.push(m),
   };
   return { ctx, controller, lines, heartbeats };
@@ -216,11 +216,21 @@ describe('pod step', () => {
     api.kubelet.container(NS, podOf('retry'), 'build', running);
     // The worker dies: the activity is retried with the same attempt number, while the pod lives on.
     const posts = api.requests.filter((r) => r.startsWith('POST')).length;
-    const second = context('retry');
+    const lastHeartbeat = await waitFor('a heartbeat showing the build running', () =>
+      first.heartbeats.find((h) => JSON.stringify(h).includes('"build":"running"')),
+    );
+    assert.deepEqual(lastHeartbeat, {
+      pod: podOf('retry'),
+      namespace: NS,
+      phase: 'Pending',
+      containers: { build: 'running' },
+    });
+    const second = context('retry', 1, 'run-1', lastHeartbeat);
     const secondRun = runner.run(podStep(), second.ctx);
     await waitFor('adopted', () =>
       second.lines.some((l) => l.startsWith(`adopted pod ${NS}/${podOf('retry')}`)),
     );
+    assert.ok(second.lines.includes(`reattaching to pod ${NS}/${podOf('retry')} from the last heartbeat`));
     assert.equal(api.requests.filter((r) => r.startsWith('POST')).length, posts, 'no second create');
     kubeletRuns(podOf('retry'), { exitCode: 0, log: SUBMIT_LOG });
     assert.equal((await secondRun).yarnAppId, 'application_1700000000000_0042');

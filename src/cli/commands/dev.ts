@@ -12,8 +12,6 @@ import { runWorker } from '../../worker.js';
 import type { CliContext } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
 
-export const DEFAULT_UI_PORT = 8233;
-
 export async function devCommand(ctx: CliContext, options: { uiPort: string }): Promise<number> {
   const uiPort = Number(options.uiPort);
   if (!Number.isInteger(uiPort) || uiPort < 1 || uiPort > 65535) {
