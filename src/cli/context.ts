@@ -58,18 +58,25 @@ export class CliContext {
     return this.clientPromise;
   }
 
-  /** A handle on an app's workflow; unknown apps are a CliError (exit 1). */
+  /**
+   * A handle on an app's workflow: `kappa/<app>`, or for a BatchJob its newest scheduled run. Unknown apps are a
+   * CliError (exit 1).
+   */
   async appHandle(app: string) {
     const client = await this.client();
-    const handle = client.workflow.getHandle(workflowId(app));
+    let handle = client.workflow.getHandle(workflowId(app));
     try {
-      const description = await handle.describe();
-      return { handle, description };
+      return { handle, description: await handle.describe() };
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError)
-        throw new CliError(`unknown app "${app}" (no workflow ${workflowId(app)})`);
-      throw err;
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
     }
+    let newest: { workflowId: string; runId: string; startTime: Date } | undefined;
+    for await (const wf of client.workflow.list({ query: `KappaApp = '${app.replace(/'/g, '')}'` })) {
+      if (!newest || wf.startTime > newest.startTime) newest = wf;
+    }
+    if (!newest) throw new CliError(`unknown app "${app}" (no workflow ${workflowId(app)})`);
+    handle = client.workflow.getHandle(newest.workflowId, newest.runId);
+    return { handle, description: await handle.describe() };
   }
 
   async close(): Promise<void> {

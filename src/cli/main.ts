@@ -4,7 +4,7 @@ import { DEV_UI_PORT } from '../common/temporal-names.js';
 import type * as WorkerModule from '../worker.js';
 import type * as DevModule from './commands/dev.js';
 import { ConfigError, formatLocated } from '../config/yaml-source.js';
-import { deployCommand } from './commands/deploy.js';
+import { deployCommand, runCommand } from './commands/deploy.js';
 import { restartCommand, stopCommand } from './commands/control.js';
 import { listCommand, statusCommand } from './commands/inspect.js';
 import { renderCommand, validateCommand } from './commands/validate.js';
@@ -61,6 +61,17 @@ export async function main(argv: string[]): Promise<number> {
     .action(
       run((files: string[], options: { wait?: boolean; timeout: string; json?: boolean }) =>
         deployCommand(context(), files, options),
+      ),
+    );
+  program
+    .command('run <job>')
+    .description('run a BatchJob now (triggers its schedule)')
+    .option('--wait', 'wait for the run to end: exit 0 when its YARN app SUCCEEDED')
+    .option('--timeout <duration>', 'how long --wait waits', '1h')
+    .option('--json', 'print the result as JSON')
+    .action(
+      run((job: string, options: { wait?: boolean; timeout: string; json?: boolean }) =>
+        runCommand(context(), job, options),
       ),
     );
   program

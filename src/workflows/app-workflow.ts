@@ -22,6 +22,7 @@ import { durationMs } from '../common/duration.js';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../common/failures.js';
 import { Phase } from '../common/phases.js';
 import { decideAfterFailure, type RestartPolicyMs } from '../common/restart-policy.js';
+import { stableJson } from '../common/stable-json.js';
 import { SearchAttribute } from '../common/temporal-names.js';
 import type { AppConfig } from '../config/app-config.js';
 import { formatIssue } from '../config/issues.js';
@@ -591,15 +592,4 @@ function describeFailure(err: unknown): string {
     current = cause;
   }
   return messages.join(': ') || String(err);
-}
-
-/** JSON with sorted keys, so two equal configs compare equal whatever their key order. */
-function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-        )
-      : v,
-  );
 }

@@ -186,6 +186,72 @@ describe('kappa CLI', { concurrency: true }, () => {
     assert.match(roaming.stdout, /secretKeyRef:\n\s+name: roaming-secrets\n\s+key: kafka-password/);
   });
 
+  test('BatchJob: deploy keeps a Temporal Schedule; kappa run triggers a run that succeeds only if YARN says so', async () => {
+    const job = testApp('nightly', { kind: 'BatchJob', restartPolicy: { maxRestarts: 0 } });
+    const file = writeApp(job);
+    const first = await kappa('deploy', file, '--json');
+    assert.equal(first.code, 0, first.stderr);
+    assert.deepEqual(
+      (({ action, schedule }) => ({ action, schedule }))(
+        JSON.parse(first.stdout) as { action: string; schedule: string },
+      ),
+      { action: 'scheduled', schedule: 'kappa/nightly' },
+    );
+    assert.equal(
+      (JSON.parse((await kappa('deploy', file, '--json')).stdout) as { action: string }).action,
+      'unchanged',
+    );
+    const cron = {
+      ...job,
+      spec: {
+        ...job.spec,
+        schedule: { cron: '0 3 * * *', timezone: 'Europe/Amsterdam', overlap: 'skip' as const },
+      },
+    };
+    assert.equal(
+      (JSON.parse((await kappa('deploy', writeApp(cron), '--json')).stdout) as { action: string }).action,
+      'updated',
+    );
+    const listed = await temporalCli('schedule', 'list', '--output', 'json');
+    assert.match(listed, /"scheduleId":\s*"kappa\/nightly"/);
+    const described = await temporalCli(
+      'schedule',
+      'describe',
+      '--schedule-id',
+      'kappa/nightly',
+      '--output',
+      'json',
+    );
+    assert.match(described, /0 3 \* \* \*|"hour"/);
+    assert.match(described, /Europe\/Amsterdam/);
+
+    // A run that succeeds: its YARN app finishes SUCCEEDED.
+    const succeeding = kappa('run', 'nightly', '--wait', '--timeout', '1m', '--json');
+    const [app] = await waitFor(
+      'the run to submit its app',
+      () => cluster.live('App-nightly').length === 1 && cluster.live('App-nightly'),
+    );
+    cluster.killFromOutside(app!.id, 'FINISHED', 'SUCCEEDED', '');
+    const ok = await succeeding;
+    assert.equal(ok.code, 0, ok.stderr);
+    const okReport = JSON.parse(ok.stdout) as { phase: string; workflowId: string };
+    assert.equal(okReport.phase, 'Succeeded');
+    assert.match(okReport.workflowId, /^kappa\/nightly-/);
+    assert.match((await kappa('status', 'nightly')).stdout, /phase:\s+Succeeded/);
+
+    // A run whose app fails, with no restarts left: exit 1.
+    const failing = kappa('run', 'nightly', '--wait', '--timeout', '1m', '--json');
+    const [second] = await waitFor(
+      'the second run to submit',
+      () => cluster.live('App-nightly').length === 1 && cluster.live('App-nightly'),
+    );
+    cluster.killFromOutside(second!.id, 'FINISHED', 'FAILED', 'User class threw exception');
+    const bad = await failing;
+    assert.equal(bad.code, 1);
+    assert.equal((JSON.parse(bad.stdout) as { phase: string }).phase, 'Failed');
+    assert.equal((await kappa('run', 'no-such-job')).code, 1);
+  });
+
   test('the temporal CLI lists apps by search attribute, queries status, signals stop and restart', async () => {
     const file = writeApp(testApp('tctl-app'));
     assert.equal((await kappa('deploy', file, '--wait')).code, 0);

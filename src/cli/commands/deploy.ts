@@ -1,5 +1,7 @@
-// `kappa deploy FILE... [--wait] [--timeout DUR] [--json]`
+// `kappa deploy FILE... [--wait] [--timeout DUR] [--json]` and `kappa run JOB`
+import { deploySchedule, triggerRun } from '../schedules.js';
 import {
+  ScheduleNotFoundError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowUpdateFailedError,
   type Client,
@@ -25,11 +27,14 @@ export interface DeployOptions {
   json?: boolean;
 }
 
-export type DeployAction = 'started' | 'updated' | 'unchanged';
+/** `scheduled`: a BatchJob's schedule was created (its runs start on the schedule or with `kappa run`). */
+export type DeployAction = 'started' | 'updated' | 'unchanged' | 'scheduled';
 
 export interface DeployReport {
   app: string;
   workflowId: string;
+  /** For a BatchJob: its schedule id. */
+  schedule?: string;
   action: DeployAction;
   revision: number;
   phase?: string;
@@ -95,7 +100,10 @@ export async function deployCommand(
   const client = await ctx.client();
   const reports: DeployReport[] = [];
   for (const { config } of apps) {
-    const report = await deployApp(client, ctx.settings.taskQueue, config);
+    const report =
+      config.kind === 'BatchJob'
+        ? await deployBatchJob(client, ctx.settings.taskQueue, config)
+        : await deployApp(client, ctx.settings.taskQueue, config);
     reports.push(report);
     if (!options.json) console.log(`${report.app}: ${report.action} (revision ${report.revision})`);
   }
@@ -103,7 +111,8 @@ export async function deployCommand(
   let exitCode: number = ExitCode.ok;
   if (options.wait) {
     const deadline = Date.now() + timeoutMs;
-    for (const report of reports) {
+    // A BatchJob deploy starts no run, so there is nothing to wait for (`kappa run JOB --wait` waits for one).
+    for (const report of reports.filter((r) => r.action !== 'scheduled' && !r.schedule)) {
       const outcome = await waitForApp(client, report, deadline, !options.json);
       Object.assign(report, {
         phase: outcome.status?.phase,
@@ -115,6 +124,61 @@ export async function deployCommand(
     }
   }
   if (options.json) console.log(JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2));
+  return exitCode;
+}
+
+async function deployBatchJob(client: Client, taskQueue: string, config: AppConfig): Promise<DeployReport> {
+  const action = await deploySchedule(client, taskQueue, config);
+  const id = workflowId(config.metadata.name);
+  return {
+    app: config.metadata.name,
+    workflowId: id,
+    schedule: id,
+    action: action === 'created' ? 'scheduled' : action,
+    revision: 1,
+  };
+}
+
+export async function runCommand(ctx: CliContext, job: string, options: DeployOptions): Promise<number> {
+  const timeoutMs = parseDuration(options.timeout);
+  if (timeoutMs === undefined)
+    throw new CliError(
+      `--timeout: expected a duration such as 10m, got "${options.timeout}"`,
+      ExitCode.usage,
+    );
+  const client = await ctx.client();
+  let runId: string;
+  try {
+    runId = await triggerRun(client, job);
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError)
+      throw new CliError(`no BatchJob "${job}" (no schedule ${workflowId(job)}); deploy it first`);
+    throw err;
+  }
+  const report: DeployReport = {
+    app: job,
+    workflowId: runId,
+    schedule: workflowId(job),
+    action: 'started',
+    revision: 1,
+  };
+  if (!options.json) console.log(`${job}: run ${runId} started`);
+  let exitCode: number = ExitCode.ok;
+  if (options.wait) {
+    const outcome = await waitForApp(client, report, Date.now() + timeoutMs, !options.json);
+    Object.assign(report, {
+      phase: outcome.status?.phase,
+      yarnAppId: outcome.status?.yarnAppId,
+      error: outcome.status?.lastError,
+    });
+    exitCode =
+      outcome.result === 'ready'
+        ? ExitCode.ok
+        : outcome.result === 'timedOut'
+          ? ExitCode.timedOut
+          : ExitCode.failed;
+  }
+  if (options.json) console.log(JSON.stringify(report, null, 2));
   return exitCode;
 }
 
