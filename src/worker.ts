@@ -11,6 +11,7 @@ import {
   type TemporalConnectionSettings,
   type WorkerConfig,
 } from './config/worker-config.js';
+import { installRuntime, pollRecorder } from './observability.js';
 import { connectionOptions } from './temporal/connection.js';
 
 export const WORKFLOWS_PATH = join(__dirname, 'workflows');
@@ -52,7 +53,8 @@ export async function createKappaWorker(
 
 /** Runs a worker until SIGINT/SIGTERM, then lets running activities finish or clean up (graceful shutdown). */
 export async function runWorker(config: WorkerConfig, settings: TemporalConnectionSettings): Promise<void> {
-  const deps = productionDeps(config);
+  installRuntime(config.metrics.port);
+  const deps = productionDeps(config, pollRecorder());
   const { worker, connection } = await createKappaWorker({
     settings,
     deps,
@@ -60,8 +62,9 @@ export async function runWorker(config: WorkerConfig, settings: TemporalConnecti
     maxConcurrentActivities: config.maxConcurrentActivities,
     maxCachedWorkflows: config.maxCachedWorkflows,
   });
+  const metrics = config.metrics.port > 0 ? `; metrics on :${config.metrics.port}/metrics` : '';
   console.error(
-    `kappa worker: task queue ${settings.taskQueue} on ${settings.address} (namespace ${settings.namespace})`,
+    `kappa worker: task queue ${settings.taskQueue} on ${settings.address} (namespace ${settings.namespace})${metrics}`,
   );
   try {
     await worker.run();

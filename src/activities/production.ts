@@ -11,14 +11,17 @@ import { YarnCli } from '../yarn/yarn-cli.js';
 import type { KappaDeps } from './deps.js';
 import { SshStepRunner } from './ssh-step.js';
 
-export function productionDeps(config: WorkerConfig): KappaDeps & { close(): void } {
+export function productionDeps(
+  config: WorkerConfig,
+  onPoll?: (host: string, seconds: number, ok: boolean) => void,
+): KappaDeps & { close(): void } {
   const pool = new SshPool(config.hosts);
   const runner = new HostCommandRunner(pool);
   const yarnCommands = Object.fromEntries([
     ['local', config.local.yarnCommand],
     ...Object.entries(config.hosts).map(([name, host]) => [name, host.yarnCommand]),
   ]) as Record<string, string>;
-  const yarn = new YarnCli(runner, { yarnCommands });
+  const yarn = new YarnCli(runner, { yarnCommands, ...(onPoll ? { onPoll } : {}) });
   let kube: KubeClients | undefined;
   const pods = new PodStepRunner(
     () => {

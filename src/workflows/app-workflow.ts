@@ -8,6 +8,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  metricMeter,
   proxyActivities,
   setHandler,
   sleep,
@@ -39,6 +40,13 @@ import {
   type PendingRequest,
   type Resume,
 } from './definitions.js';
+
+// Replay-safe metrics (emitted only when the workflow code runs for real), exported on the worker's endpoint.
+// Made on use: the meter belongs to the running workflow, not to module load.
+const appUp = () =>
+  metricMeter.createGauge('kappa_app_up', 'int', '', '1 while the app runs on YARN, else 0');
+const restartsTotal = () =>
+  metricMeter.createCounter('kappa_app_restarts_total', '', 'Automatic restarts of the app');
 
 /** How many attempts `status` keeps; older ones are in the workflow history. */
 const ATTEMPTS_KEPT = 10;
@@ -454,6 +462,7 @@ class AppRun {
       });
     }
     this.totalRestarts = decision.budget.totalRestarts;
+    restartsTotal().add(1, { app: this.config.metadata.name });
     this.sync();
     return { kind: 'backoff', until: Date.now() + decision.delayMs, from: this.restartFrom() };
   }
@@ -552,6 +561,7 @@ class AppRun {
 
   private setPhase(phase: Phase): void {
     this.phase = phase;
+    appUp().set(phase === Phase.Running ? 1 : 0, { app: this.config.metadata.name });
     this.sync();
   }
 

@@ -14,7 +14,7 @@ import type { AppConfig } from '../../src/config/app-config.js';
 import { formatIssue } from '../../src/config/issues.js';
 import { validateAppConfig } from '../../src/config/validate-app.js';
 import { workerConfigSchema, type WorkerConfig } from '../../src/config/worker-config.js';
-import type { DevServer } from '../../src/temporal/dev-server.js';
+import { freePort, type DevServer } from '../../src/temporal/dev-server.js';
 import { stopSignal } from '../../src/workflows/definitions.js';
 import {
   appHandle,
@@ -366,3 +366,56 @@ function playKubelet(api: FakeApiServer, yarn: YarnDouble): () => void {
   }, 100);
   return () => clearInterval(timer);
 }
+
+describe('observability of a kappa worker process', () => {
+  test('Prometheus metrics (SDK + kappa_*) and JSON logs with app and workflow id', async () => {
+    const port = await freePort();
+    const config = join(tempDir('metrics'), 'worker.yaml');
+    writeFileSync(config, stringify({ ...workerConfig, metrics: { port } }));
+    const child = spawn(join(__dirname, '..', '..', 'bin', 'kappa'), ['--worker-config', config, 'worker'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      await waitFor('worker ready', () => stderr.includes(`metrics on :${port}/metrics`), 60_000);
+      await deployApp(client, TASK_QUEUE, sparkApp('observed'));
+      const first = await running('observed');
+      double.killFromOutside(first.yarnAppId!);
+      await running('observed', first.yarnAppId);
+      const metrics = await waitFor(
+        'kappa metrics exported',
+        async () => {
+          const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+          return /kappa_app_restarts_total\{[^}]*app="observed"[^}]*\} 1/.test(text) &&
+            /kappa_app_up\{[^}]*app="observed"[^}]*\} 1/.test(text)
+            ? text
+            : undefined;
+        },
+        30_000,
+      );
+      assert.match(metrics, /kappa_supervision_poll_seconds_(bucket|count)\{[^}]*host="edge-1"/);
+      assert.match(
+        metrics,
+        /temporal_activity_execution_latency|temporal_workflow_task_execution_latency|temporal_request/,
+      );
+      const lines = stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      const stepLine = lines.find(
+        (l) =>
+          l.app === 'observed' && l.step === 'submit' && String(l.msg).includes('Submitting application'),
+      );
+      assert.ok(stepLine, 'the step output is logged as JSON with app and step');
+      assert.equal(stepLine.workflowId, 'kappa/observed');
+      assert.equal(typeof stepLine.attempt, 'number');
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    await appHandle(client, 'observed').signal(stopSignal, {});
+  });
+});
