@@ -1,11 +1,13 @@
-# The Kappa worker image: compiled once in a build stage; the runtime stage has production dependencies only.
+# The Kappa worker image: compiled and its workflow code pre-bundled in a build stage; the runtime stage has
+# production dependencies only.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build
+COPY scripts ./scripts
+RUN npm run build && npx tsx scripts/bundle-workflows.ts dist/workflow-bundle.js
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production

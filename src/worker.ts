@@ -1,4 +1,5 @@
 // The Kappa worker: hosts the app workflow and its activities on the `kappa` task queue.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
@@ -15,6 +16,8 @@ import { installRuntime, pollRecorder } from './observability.js';
 import { connectionOptions } from './temporal/connection.js';
 
 export const WORKFLOWS_PATH = join(__dirname, 'workflows');
+/** Written by `npm run bundle` (the container image): with it the worker starts without bundling. */
+export const WORKFLOW_BUNDLE_PATH = join(__dirname, 'workflow-bundle.js');
 
 export interface KappaWorkerOptions {
   settings: TemporalConnectionSettings;
@@ -38,7 +41,9 @@ export async function createKappaWorker(
     activities: createActivities(options.deps),
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
-      : { workflowsPath: WORKFLOWS_PATH }),
+      : existsSync(WORKFLOW_BUNDLE_PATH)
+        ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
+        : { workflowsPath: WORKFLOWS_PATH }),
     // Cancellation reaches an activity through a heartbeat: send them often so a stop is prompt.
     defaultHeartbeatThrottleInterval: '2s',
     maxHeartbeatThrottleInterval: '2s',
