@@ -119,6 +119,38 @@ describe('kappa CLI', { concurrency: true }, () => {
     assert.equal((await kappa('stop', 'ci-app')).code, 1, 'stopping a stopped app is an error');
   });
 
+  test('several files in one deploy: each reported, all waited for; a changed config is updated', async () => {
+    const a = writeApp(testApp('multi-a'));
+    const b = writeApp(testApp('multi-b'));
+    const out = await kappa('deploy', a, b, '--wait', '--json');
+    assert.equal(out.code, 0, out.stderr);
+    const reports = JSON.parse(out.stdout) as { app: string; action: string; phase: string }[];
+    assert.deepEqual(
+      reports.map((r) => [r.app, r.action, r.phase]),
+      [
+        ['multi-a', 'started', 'Running'],
+        ['multi-b', 'started', 'Running'],
+      ],
+    );
+    const changed = writeApp(testApp('multi-b', { labels: { version: '2' } }));
+    const again = await kappa('deploy', a, changed, '--wait', '--json');
+    assert.equal(again.code, 0, again.stderr);
+    const second = JSON.parse(again.stdout) as {
+      app: string;
+      action: string;
+      revision: number;
+      phase: string;
+    }[];
+    assert.deepEqual(
+      second.map((r) => [r.app, r.action, r.revision, r.phase]),
+      [
+        ['multi-a', 'unchanged', 1, 'Running'],
+        ['multi-b', 'updated', 2, 'Running'],
+      ],
+    );
+    for (const app of ['multi-a', 'multi-b']) assert.equal((await kappa('stop', app)).code, 0);
+  });
+
   test('restart re-runs the steps without using the budget', async () => {
     const file = writeApp(testApp('cli-restart'));
     assert.equal((await kappa('deploy', file, '--wait', '--json')).code, 0);
