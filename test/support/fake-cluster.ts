@@ -13,17 +13,10 @@
  *   [block, marker]            wait until the test calls release(marker)
  *   [fail, 3]                  exit with code 3
  */
-import {
-  appendFileSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  rmdirSync,
-  writeFileSync,
-} from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
+import { withDirLock } from './dir-lock.js';
 import type {
   KappaDeps,
   LiveSnapshot,
@@ -246,23 +239,11 @@ export class FakeCluster implements YarnGateway {
 
   /** Read-modify-write under a lock directory: the worker and the test may both change the state. */
   private update(change: (state: ClusterState) => void) {
-    const lock = join(this.dir, 'lock');
-    for (let i = 0; ; i++) {
-      try {
-        mkdirSync(lock);
-        break;
-      } catch {
-        if (i > 5000) throw new Error('fake cluster: lock held too long');
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
-      }
-    }
-    try {
+    withDirLock(this.dir, 'fake cluster', () => {
       const state = this.read();
       change(state);
       this.write(state);
-    } finally {
-      rmdirSync(lock);
-    }
+    });
   }
 }
 

@@ -10,6 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { withDirLock } from './dir-lock.js';
 
 const DOUBLE = join(__dirname, 'yarn-double.cjs');
 
@@ -103,26 +104,14 @@ export class YarnDouble {
 
   /** Changes the state under the double's own lock. */
   update(change: (apps: DoubleApp[]) => void): void {
-    const lock = join(this.stateDir, 'lock');
-    for (let i = 0; ; i++) {
-      try {
-        mkdirSync(lock);
-        break;
-      } catch {
-        if (i > 20000) throw new Error('yarn double: lock held too long');
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
-      }
-    }
-    try {
+    withDirLock(this.stateDir, 'yarn double', () => {
       const file = join(this.stateDir, 'apps.json');
       const state = existsSync(file)
         ? (JSON.parse(readFileSync(file, 'utf8')) as { apps: DoubleApp[] })
         : { clusterTimestamp: 1700000000000, nextSeq: 1, apps: [] };
       change(state.apps);
       writeFileSync(file, JSON.stringify(state));
-    } finally {
-      rmSync(lock, { recursive: true });
-    }
+    });
   }
 
   /** An app dies on its own or is killed by someone else. */
