@@ -31,6 +31,10 @@ export interface StepRunners {
 /** States in which a YARN application is live (`yarn application -list` without `-appStates`). */
 export const LIVE_STATES = ['SUBMITTED', 'ACCEPTED', 'RUNNING'] as const;
 
+export function isLive(state: string): boolean {
+  return (LIVE_STATES as readonly string[]).includes(state);
+}
+
 /** Raised when the edge node or its `yarn` CLI cannot answer: not a statement about the app. */
 export class YarnUnavailableError extends Error {
   override name = 'YarnUnavailableError';

@@ -3,7 +3,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../common/failures.js';
 import { formatDuration, durationMs } from '../common/duration.js';
-import { LIVE_STATES, YarnUnavailableError, type KappaDeps, type StepContext } from './deps.js';
+import { isLive, YarnUnavailableError, type KappaDeps, type StepContext } from './deps.js';
 import type {
   AwaitAppInput,
   KillAppInput,
@@ -170,7 +170,7 @@ export function createActivities(deps: KappaDeps) {
               if (!(err instanceof YarnUnavailableError)) throw err;
               continue; // the next poll decides
             }
-            if (report && (LIVE_STATES as readonly string[]).includes(report.state)) continue; // raced a state change
+            if (report && isLive(report.state)) continue; // raced a state change
             ctx.log.info('YARN application left the live states', logFields(input, { report }));
             return {
               kind: 'ended',
@@ -236,4 +236,3 @@ export function createActivities(deps: KappaDeps) {
 }
 
 export type KappaActivities = ReturnType<typeof createActivities>;
-export { LIVE_STATES };

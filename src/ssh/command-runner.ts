@@ -39,7 +39,7 @@ export const KILL_GRACE_MS = 5_000;
 export class OutputBuffer {
   private chunks: string[] = [];
   private size = 0;
-  truncated = false;
+  private truncated = false;
   push(text: string): void {
     if (this.size >= MAX_OUTPUT_BYTES) {
       this.truncated = true;
@@ -49,7 +49,9 @@ export class OutputBuffer {
     this.size += text.length;
   }
   toString(): string {
-    return this.chunks.join('');
+    return (
+      this.chunks.join('') + (this.truncated ? `\n[output past ${MAX_OUTPUT_BYTES} bytes dropped]\n` : '')
+    );
   }
 }
 

@@ -1,5 +1,7 @@
 // The yarn CLI invocations Kappa makes, as argv (quoted by the command runner, never pasted).
-export const LIVE_STATES_ARG = 'SUBMITTED,ACCEPTED,RUNNING';
+import { LIVE_STATES } from '../activities/deps.js';
+
+export const LIVE_STATES_ARG = LIVE_STATES.join(',');
 
 export function listLiveArgv(yarnCommand: string): string[] {
   return [yarnCommand, 'application', '-list', '-appStates', LIVE_STATES_ARG];

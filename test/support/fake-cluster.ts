@@ -24,7 +24,7 @@ import type {
   StepRunner,
   YarnGateway,
 } from '../../src/activities/deps.js';
-import { LIVE_STATES, YarnUnavailableError } from '../../src/activities/deps.js';
+import { isLive, YarnUnavailableError } from '../../src/activities/deps.js';
 import type { YarnAppReport } from '../../src/activities/types.js';
 import { durationMs } from '../../src/common/duration.js';
 import { FailureType } from '../../src/common/failures.js';
@@ -63,9 +63,7 @@ export class FakeCluster implements YarnGateway {
   listLive(host: string, _maxAgeMs?: number): Promise<YarnAppReport[]> {
     this.checkReachable(host);
     this.record({ type: 'list' });
-    return Promise.resolve(
-      this.read().apps.filter((a) => (LIVE_STATES as readonly string[]).includes(a.state)),
-    );
+    return Promise.resolve(this.read().apps.filter((a) => isLive(a.state)));
   }
 
   /** Polls on the interval, one call per waiting supervision (the production gateway shares them). */
@@ -88,7 +86,7 @@ export class FakeCluster implements YarnGateway {
     this.checkReachable(host);
     this.update((s) => {
       const app = s.apps.find((a) => a.id === appId);
-      if (app && (LIVE_STATES as readonly string[]).includes(app.state)) {
+      if (app && isLive(app.state)) {
         Object.assign(app, {
           state: 'KILLED',
           finalStatus: 'KILLED',
@@ -131,7 +129,7 @@ export class FakeCluster implements YarnGateway {
   }
 
   live(name: string): YarnAppReport[] {
-    return this.apps().filter((a) => a.name === name && (LIVE_STATES as readonly string[]).includes(a.state));
+    return this.apps().filter((a) => a.name === name && isLive(a.state));
   }
 
   release(marker: string): void {
