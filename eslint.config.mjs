@@ -5,6 +5,15 @@ import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
+/** What sits above the ports: adapters and pure modules must not import it. */
+const upstream = [
+  {
+    group: ['**/activities', '**/activities/*', '**/workflows', '**/workflows/*', '**/cli/*'],
+    message: 'Dependencies point one way: activities -> ports <- adapters (ssh/, yarn/, kubernetes/).',
+  },
+  { group: ['**/production-deps*', '**/worker', '**/worker.js'], message: 'Only the worker wires adapters.' },
+];
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'eslint.config.mjs'] },
   js.configs.recommended,
@@ -56,6 +65,30 @@ export default tseslint.config(
               group: ['**/activities/*', '**/activities'],
               allowTypeImports: true,
               message: 'Import activities with `import type`.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Dependencies point one way: activities -> ports <- adapters. Adapters, config and pure logic never reach
+    // back into activities, workflows, the CLI or the composition root.
+    files: ['src/ssh/**', 'src/yarn/**', 'src/kubernetes/**', 'src/config/**', 'src/ports.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: upstream }] },
+  },
+  {
+    // Pure logic shared by everyone depends on nothing else in Kappa.
+    files: ['src/common/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...upstream,
+            {
+              group: ['**/ssh/*', '**/yarn/*', '**/kubernetes/*', '**/config/*', '**/ports', '**/ports.js'],
+              message: 'common/ holds pure logic: it imports nothing else from Kappa.',
             },
           ],
         },

@@ -2,9 +2,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities } from './activities/index.js';
-import type { KappaDeps } from './activities/deps.js';
-import { productionDeps } from './activities/production.js';
+import { createActivities } from './activities/activities.js';
+import type { KappaDeps } from './ports.js';
+import { productionDeps } from './production-deps.js';
 import { durationMs } from './common/duration.js';
 import {
   loadWorkerConfig,

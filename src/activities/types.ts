@@ -1,14 +1,6 @@
 // What crosses the activity boundary. Workflows import these with `import type` only.
 import type { AppKind, Step } from '../config/app-config.js';
-
-/** One YARN application as `yarn application -list` / `-status` report it. */
-export interface YarnAppReport {
-  id: string;
-  name: string;
-  state: string;
-  finalStatus: string;
-  diagnostics?: string;
-}
+import type { YarnAppReport } from '../yarn/model.js';
 
 /** Which app a call is about; carried into every log line. */
 export interface AppRef {
@@ -21,13 +13,6 @@ export interface RunStepInput extends AppRef {
   revision: number;
   attempt: number;
   step: Step;
-}
-
-export interface StepResult {
-  /** The YARN application id the step printed (spark-submit's `Submitting application …`), if any. */
-  yarnAppId?: string;
-  /** The last lines of the step's output, bounded. */
-  outputTail: string;
 }
 
 export interface AwaitAppInput extends AppRef {

@@ -17,8 +17,8 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { SearchAttributeType, SearchAttributeUpdatePair } from '@temporalio/common';
-import type { KappaActivities } from '../activities/index.js';
-import type { YarnAppReport } from '../activities/types.js';
+import type { KappaActivities } from '../activities/activities.js';
+import type { YarnAppReport } from '../yarn/model.js';
 import { durationMs } from '../common/duration.js';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../common/failures.js';
 import { Phase } from '../common/phases.js';

@@ -1,6 +1,6 @@
 // Parsing what the real `yarn application` CLI and spark-submit print (Hadoop's ApplicationCLI, Spark's yarn
 // Client). Pure functions: stdout in, data out. stderr (log4j) is never parsed as rows.
-import type { YarnAppReport } from '../activities/types.js';
+import type { YarnAppReport } from './model.js';
 
 export const APP_ID = /application_\d+_\d+/;
 const APP_ID_EXACT = /^application_\d+_\d+$/;

@@ -1,11 +1,11 @@
 // The YARN gateway on the real `yarn` CLI, run on the edge node through a CommandRunner. Listing goes through
 // one poller per host, so however many apps a worker supervises there, it costs one `-list` per interval.
-import { YarnUnavailableError, type LiveSnapshot, type YarnGateway } from '../activities/deps.js';
-import type { YarnAppReport } from '../activities/types.js';
 import { shellJoin } from '../common/shell-quote.js';
+import type { LiveSnapshot, YarnGateway } from '../ports.js';
 import { HostUnreachableError, type CommandResult, type CommandRunner } from '../ssh/command-runner.js';
 import { parseApplicationList, parseApplicationStatus, parseKillOutput, YarnOutputError } from './parse.js';
 import { killArgv, listLiveArgv, statusArgv } from './yarn-commands.js';
+import { YarnUnavailableError, type YarnAppReport } from './model.js';
 
 export interface YarnCliOptions {
   /** The yarn command per host; hosts missing here use `yarn`. */

@@ -1,5 +1,5 @@
 // The yarn CLI invocations Kappa makes, as argv (quoted by the command runner, never pasted).
-import { LIVE_STATES } from '../activities/deps.js';
+import { LIVE_STATES } from './model.js';
 
 export const LIVE_STATES_ARG = LIVE_STATES.join(',');
 

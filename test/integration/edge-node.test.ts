@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { stringify } from 'yaml';
-import { productionDeps } from '../../src/activities/production.js';
+import { productionDeps } from '../../src/production-deps.js';
 import { deployApp } from '../../src/cli/commands/deploy.js';
 import { TASK_QUEUE } from '../../src/common/temporal-names.js';
 import type { AppConfig } from '../../src/config/app-config.js';

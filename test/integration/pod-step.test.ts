@@ -2,8 +2,8 @@
 // test/support/fake-apiserver.ts for what it stands in for and what it does not cover).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { StepContext } from '../../src/activities/deps.js';
-import { PodStepRunner } from '../../src/activities/pod-step.js';
+import { PodStepRunner } from '../../src/kubernetes/pod-step-runner.js';
+import type { StepContext } from '../../src/ports.js';
 import type { PodStep } from '../../src/config/app-config.js';
 import { validateAppConfig } from '../../src/config/validate-app.js';
 import { kubeClients } from '../../src/kubernetes/clients.js';

@@ -17,15 +17,8 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeF
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { withDirLock } from './dir-lock.js';
-import type {
-  KappaDeps,
-  LiveSnapshot,
-  StepContext,
-  StepRunner,
-  YarnGateway,
-} from '../../src/activities/deps.js';
-import { isLive, YarnUnavailableError } from '../../src/activities/deps.js';
-import type { YarnAppReport } from '../../src/activities/types.js';
+import type { KappaDeps, LiveSnapshot, StepContext, StepRunner, YarnGateway } from '../../src/ports.js';
+import { isLive, YarnUnavailableError, type YarnAppReport } from '../../src/yarn/model.js';
 import { durationMs } from '../../src/common/duration.js';
 import { FailureType } from '../../src/common/failures.js';
 import type { PodStep, SshStep } from '../../src/config/app-config.js';

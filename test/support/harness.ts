@@ -9,7 +9,7 @@ import {
   type Worker,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
-import type { KappaDeps } from '../../src/activities/deps.js';
+import type { KappaDeps } from '../../src/ports.js';
 import { TASK_QUEUE, workflowId } from '../../src/common/temporal-names.js';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { validateAppConfig } from '../../src/config/validate-app.js';

@@ -1,6 +1,6 @@
 // `kappa validate [PATH...]` and `kappa render FILE`
 import { stringify } from 'yaml';
-import { remoteCommand } from '../../common/remote-command.js';
+import { remoteCommand } from '../../ssh/remote-command.js';
 import { shellQuote } from '../../common/shell-quote.js';
 import { workflowId } from '../../common/temporal-names.js';
 import type { AppConfig } from '../../config/app-config.js';

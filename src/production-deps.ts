@@ -1,15 +1,15 @@
-// The dependencies a production worker hands its activities: SSH to the edge nodes, the yarn CLI there, and the
+// The composition root: the adapters a production worker hands its activities as ports: SSH to the edge nodes, the yarn CLI there, and the
 // step runners (ssh commands, Kubernetes pods).
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../common/failures.js';
-import { kubeClients } from '../kubernetes/clients.js';
-import { PodStepRunner, type KubeClients } from './pod-step.js';
-import type { WorkerConfig } from '../config/worker-config.js';
-import { HostCommandRunner } from '../ssh/command-runner.js';
-import { SshPool } from '../ssh/ssh-pool.js';
-import { YarnCli } from '../yarn/yarn-cli.js';
-import type { KappaDeps } from './deps.js';
-import { SshStepRunner } from './ssh-step.js';
+import { FailureType } from './common/failures.js';
+import type { WorkerConfig } from './config/worker-config.js';
+import { kubeClients, type KubeClients } from './kubernetes/clients.js';
+import { PodStepRunner } from './kubernetes/pod-step-runner.js';
+import type { KappaDeps } from './ports.js';
+import { HostCommandRunner } from './ssh/command-runner.js';
+import { SshPool } from './ssh/ssh-pool.js';
+import { SshStepRunner } from './ssh/ssh-step-runner.js';
+import { YarnCli } from './yarn/yarn-cli.js';
 
 export function productionDeps(
   config: WorkerConfig,

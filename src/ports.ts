@@ -1,7 +1,14 @@
-// The small interfaces activities use for I/O. Real implementations (SSH, Kubernetes) and test doubles both
-// plug in here through createActivities(deps).
-import type { PodStep, SshStep } from '../config/app-config.js';
-import type { StepResult, YarnAppReport } from './types.js';
+// The ports: the small interfaces activities use for I/O. Activities depend on these; the adapters (`ssh/`,
+// `yarn/`, `kubernetes/`) and the test doubles implement them. Nothing here imports an adapter or an activity.
+import type { PodStep, SshStep } from './config/app-config.js';
+import type { YarnAppReport } from './yarn/model.js';
+
+export interface StepResult {
+  /** The YARN application id the step printed (spark-submit's `Submitting application …`), if any. */
+  yarnAppId?: string;
+  /** The last lines of the step's output, bounded. */
+  outputTail: string;
+}
 
 export interface StepContext {
   app: string;
@@ -26,18 +33,6 @@ export interface StepRunner<S> {
 export interface StepRunners {
   pod?: StepRunner<PodStep>;
   ssh?: StepRunner<SshStep>;
-}
-
-/** States in which a YARN application is live (`yarn application -list` without `-appStates`). */
-export const LIVE_STATES = ['SUBMITTED', 'ACCEPTED', 'RUNNING'] as const;
-
-export function isLive(state: string): boolean {
-  return (LIVE_STATES as readonly string[]).includes(state);
-}
-
-/** Raised when the edge node or its `yarn` CLI cannot answer: not a statement about the app. */
-export class YarnUnavailableError extends Error {
-  override name = 'YarnUnavailableError';
 }
 
 export interface YarnGateway {

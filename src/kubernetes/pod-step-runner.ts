@@ -2,32 +2,15 @@
 // exits, its build and main logs followed into the worker log, and failures reported early and plainly.
 import { Writable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
-import type { CoreV1Api, KubeConfig, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
+import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { durationMs, formatDuration } from '../common/duration.js';
 import { FailureType } from '../common/failures.js';
 import type { PodStep } from '../config/app-config.js';
-import {
-  buildPodManifest,
-  MAIN_CONTAINER,
-  PodAnnotation,
-  type PodDefaults,
-} from '../kubernetes/pod-manifest.js';
+import type { StepContext, StepRunner } from '../ports.js';
+import type { KubeClients } from './clients.js';
+import { buildPodManifest, MAIN_CONTAINER, PodAnnotation, type PodDefaults } from './pod-manifest.js';
 import { parseSparkSubmitAppId } from '../yarn/parse.js';
-import type { StepContext, StepRunner } from './deps.js';
-import { OUTPUT_TAIL_CHARS } from './ssh-step.js';
-
-export interface KubeClients {
-  config: KubeConfig;
-  core: CoreV1Api;
-  /** The client library's Watch and Log, built on `config`. */
-  watch(
-    path: string,
-    query: Record<string, string | boolean>,
-    onEvent: (type: string, obj: unknown) => void,
-    onDone: (err: unknown) => void,
-  ): Promise<AbortController>;
-  log(namespace: string, pod: string, container: string, out: Writable): Promise<AbortController>;
-}
+import { OUTPUT_TAIL_CHARS } from '../ssh/ssh-step-runner.js';
 
 export interface PodRunnerOptions {
   defaults: PodDefaults;

@@ -3,11 +3,11 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { durationMs } from '../common/duration.js';
 import { FailureType } from '../common/failures.js';
-import { remoteCommand } from '../common/remote-command.js';
 import type { SshStep } from '../config/app-config.js';
-import type { CommandRunner } from '../ssh/command-runner.js';
+import type { StepContext, StepRunner } from '../ports.js';
 import { parseSparkSubmitAppId } from '../yarn/parse.js';
-import type { StepContext, StepRunner } from './deps.js';
+import type { CommandRunner } from './command-runner.js';
+import { remoteCommand } from './remote-command.js';
 
 /** Characters of output kept in a step's result or failure. */
 export const OUTPUT_TAIL_CHARS = 4_000;

@@ -1,18 +1,17 @@
-// Activities, built by a factory from their I/O dependencies (see deps.ts).
+// The activities, built by a factory from their ports (`../ports.ts`): tests hand in doubles, the worker real adapters.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../common/failures.js';
 import { formatDuration, durationMs } from '../common/duration.js';
-import { isLive, YarnUnavailableError, type KappaDeps, type StepContext } from './deps.js';
+import type { KappaDeps, StepContext, StepResult } from '../ports.js';
+import { isLive, YarnUnavailableError, type YarnAppReport } from '../yarn/model.js';
 import type {
   AwaitAppInput,
   KillAppInput,
   KillAppResult,
   RunStepInput,
-  StepResult,
   SuperviseInput,
   SupervisionOutcome,
-  YarnAppReport,
   AppRef,
 } from './types.js';
 
