@@ -1,7 +1,14 @@
 // Reading an app's status: the workflow's `status` query, completed by what Temporal knows of the execution.
-import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
-import type { AppStatus } from '../workflows/definitions.js';
-import { statusQuery } from '../workflows/definitions.js';
+import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
+import type { appWorkflow } from '../workflows/app-workflow.js';
+import { statusQuery, type AppStatus } from '../workflows/definitions.js';
+
+/** A handle on an app's workflow, typed: its result, signals, queries and updates are checked. */
+export type AppWorkflowHandle = WorkflowHandle<typeof appWorkflow>;
+
+export function appWorkflowHandle(client: Client, workflowId: string, runId?: string): AppWorkflowHandle {
+  return client.workflow.getHandle<typeof appWorkflow>(workflowId, runId);
+}
 
 export interface AppStatusView extends AppStatus {
   workflowId: string;
@@ -11,7 +18,7 @@ export interface AppStatusView extends AppStatus {
 }
 
 export async function readAppStatus(
-  handle: WorkflowHandle,
+  handle: AppWorkflowHandle,
   description: WorkflowExecutionDescription,
 ): Promise<AppStatusView> {
   const status = await handle.query(statusQuery);

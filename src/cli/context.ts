@@ -8,7 +8,8 @@ import {
   type WorkerConfig,
 } from '../config/worker-config.js';
 import { connectionOptions } from '../temporal/connection.js';
-import { CliError } from './errors.js';
+import { appWorkflowHandle } from './app-status.js';
+import { CliError, ExitCode } from './errors.js';
 
 export interface GlobalOptions {
   workerConfig?: string;
@@ -20,6 +21,7 @@ export class CliContext {
   private clientPromise: Promise<Client> | undefined;
   private connection: Connection | undefined;
   private loaded: WorkerConfig | undefined;
+  private resolved: TemporalConnectionSettings | undefined;
 
   constructor(private readonly options: GlobalOptions) {}
 
@@ -38,11 +40,20 @@ export class CliContext {
     }
   }
 
+  /** Resolved once; the precedence of flags, TEMPORAL_* variables, profiles and the file is temporalSettings'. */
   get settings(): TemporalConnectionSettings {
-    return temporalSettings(this.workerConfig, {
-      address: this.options.address,
-      namespace: this.options.namespace,
-    });
+    if (!this.resolved) {
+      const config = this.workerConfig;
+      try {
+        this.resolved = temporalSettings(config, {
+          address: this.options.address,
+          namespace: this.options.namespace,
+        });
+      } catch (err) {
+        throw new CliError((err as Error).message, ExitCode.usage);
+      }
+    }
+    return this.resolved;
   }
 
   client(): Promise<Client> {
@@ -64,7 +75,7 @@ export class CliContext {
    */
   async appHandle(app: string) {
     const client = await this.client();
-    let handle = client.workflow.getHandle(workflowId(app));
+    let handle = appWorkflowHandle(client, workflowId(app));
     try {
       return { handle, description: await handle.describe() };
     } catch (err) {
@@ -75,7 +86,7 @@ export class CliContext {
       if (!newest || wf.startTime > newest.startTime) newest = wf;
     }
     if (!newest) throw new CliError(`unknown app "${app}" (no workflow ${workflowId(app)})`);
-    handle = client.workflow.getHandle(newest.workflowId, newest.runId);
+    handle = appWorkflowHandle(client, newest.workflowId, newest.runId);
     return { handle, description: await handle.describe() };
   }
 

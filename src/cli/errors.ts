@@ -1,4 +1,4 @@
-// Exit codes (DESIGN.md, "CLI") and the one error type commands throw to choose one.
+// Exit codes (docs/cli.md) and the one error type commands throw to choose one.
 
 export const ExitCode = {
   ok: 0,

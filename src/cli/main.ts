@@ -4,12 +4,13 @@ import { DEV_UI_PORT } from '../common/temporal-names.js';
 import type * as WorkerModule from '../worker.js';
 import type * as DevModule from './commands/dev.js';
 import { ConfigError, formatLocated } from '../config/yaml-source.js';
-import { deployCommand, runCommand } from './commands/deploy.js';
-import { restartCommand, stopCommand } from './commands/control.js';
+import { deployCommand, runCommand, type DeployOptions } from './commands/deploy.js';
+import { restartCommand, stopCommand, type StopOptions } from './commands/control.js';
 import { listCommand, statusCommand } from './commands/inspect.js';
 import { renderCommand, validateCommand } from './commands/validate.js';
 import { CliContext, type GlobalOptions } from './context.js';
 import { CliError, ExitCode } from './errors.js';
+import { timeoutOption } from './options.js';
 
 // Loaded on demand: the worker brings the Temporal worker runtime and the Kubernetes client, which the other
 // commands do without (they start in a third of the time). `require`, not `import()`: this is CommonJS, and the
@@ -30,9 +31,12 @@ export async function main(argv: string[]): Promise<number> {
     )
     .option(
       '--address <host:port>',
-      'Temporal frontend address (overrides the worker config and $TEMPORAL_ADDRESS)',
+      'Temporal frontend address (overrides $TEMPORAL_ADDRESS, a temporal.toml profile and the worker config)',
     )
-    .option('--namespace <name>', 'Temporal namespace (overrides the worker config and $TEMPORAL_NAMESPACE)')
+    .option(
+      '--namespace <name>',
+      'Temporal namespace (overrides $TEMPORAL_NAMESPACE, a temporal.toml profile and the worker config)',
+    )
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -56,24 +60,16 @@ export async function main(argv: string[]): Promise<number> {
     .command('deploy <files...>')
     .description('start apps, or update running ones to these configs')
     .option('--wait', 'wait until the YARN app is RUNNING (a batch run: done)')
-    .option('--timeout <duration>', 'how long --wait waits', '10m')
+    .addOption(timeoutOption('how long --wait waits', '10m'))
     .option('--json', 'print the result as JSON')
-    .action(
-      run((files: string[], options: { wait?: boolean; timeout: string; json?: boolean }) =>
-        deployCommand(context(), files, options),
-      ),
-    );
+    .action(run((files: string[], options: DeployOptions) => deployCommand(context(), files, options)));
   program
     .command('run <job>')
     .description('run a BatchJob now (triggers its schedule)')
     .option('--wait', 'wait for the run to end: exit 0 when its YARN app SUCCEEDED')
-    .option('--timeout <duration>', 'how long --wait waits', '1h')
+    .addOption(timeoutOption('how long --wait waits', '1h'))
     .option('--json', 'print the result as JSON')
-    .action(
-      run((job: string, options: { wait?: boolean; timeout: string; json?: boolean }) =>
-        runCommand(context(), job, options),
-      ),
-    );
+    .action(run((job: string, options: DeployOptions) => runCommand(context(), job, options)));
   program
     .command('status [app]')
     .description('phase, step, restarts, YARN app id, last heartbeat, last error (all apps without APP)')
@@ -91,12 +87,8 @@ export async function main(argv: string[]): Promise<number> {
     .description('stop supervising and kill the YARN app')
     .option('--leave-running', 'leave the YARN application running')
     .option('--reason <text>', 'recorded with the stop')
-    .option('--timeout <duration>', 'how long to wait for the stop to finish', '5m')
-    .action(
-      run((app: string, options: { leaveRunning?: boolean; reason?: string; timeout: string }) =>
-        stopCommand(context(), app, options),
-      ),
-    );
+    .addOption(timeoutOption('how long to wait for the stop to finish', '5m'))
+    .action(run((app: string, options: StopOptions) => stopCommand(context(), app, options)));
   program
     .command('restart <app>')
     .description('re-run the steps now; not counted against the restart budget')

@@ -3,14 +3,14 @@
 import {
   ScheduleAlreadyRunning,
   type Client,
-  type ScheduleOptionsAction,
+  type ScheduleOptionsStartWorkflowAction,
   type ScheduleOverlapPolicy,
   type ScheduleSpec,
 } from '@temporalio/client';
-import { Phase } from '../common/phases.js';
 import { stableJson } from '../common/stable-json.js';
-import { SearchAttribute, WORKFLOW_TYPE, workflowId } from '../common/temporal-names.js';
+import { initialSearchAttributes, WORKFLOW_TYPE, workflowId } from '../common/temporal-names.js';
 import type { AppConfig, Overlap } from '../config/app-config.js';
+import type { appWorkflow } from '../workflows/app-workflow.js';
 import type { AppWorkflowInput } from '../workflows/definitions.js';
 
 const OVERLAP: Record<keyof typeof Overlap, ScheduleOverlapPolicy> = {
@@ -34,18 +34,13 @@ export async function deploySchedule(
     ? { cronExpressions: [schedule.cron], timezone: schedule.timezone }
     : {};
   const input: AppWorkflowInput = { config, revision: 1 };
-  const action: ScheduleOptionsAction = {
+  const action: ScheduleOptionsStartWorkflowAction<typeof appWorkflow> = {
     type: 'startWorkflow',
     workflowType: WORKFLOW_TYPE,
     workflowId: workflowId(name), // Temporal appends the run's time: kappa/<name>-<time>
     taskQueue,
     args: [input],
-    typedSearchAttributes: [
-      { key: SearchAttribute.KappaApp, value: name },
-      { key: SearchAttribute.KappaKind, value: config.kind },
-      { key: SearchAttribute.KappaPhase, value: Phase.Starting },
-      { key: SearchAttribute.KappaRestarts, value: 0 },
-    ],
+    typedSearchAttributes: initialSearchAttributes(name, config.kind),
   };
   const policies = { overlap: OVERLAP[schedule?.overlap ?? 'skip'] };
   try {

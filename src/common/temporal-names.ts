@@ -1,5 +1,6 @@
-// The Temporal names users and tools rely on (DESIGN.md, "Temporal names").
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+// The Temporal names users and tools rely on: task queue, workflow type and ids, search attributes.
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
+import { Phase } from './phases.js';
 
 export const TASK_QUEUE = 'kappa';
 /** `kappa dev`'s Temporal Web UI. */
@@ -17,6 +18,16 @@ export const SearchAttribute = {
   KappaRestarts: defineSearchAttributeKey('KappaRestarts', SearchAttributeType.INT),
   KappaYarnAppId: defineSearchAttributeKey('KappaYarnAppId', SearchAttributeType.KEYWORD),
 } as const;
+
+/** What an app's workflow starts with (`kappa deploy`, and every run a BatchJob's schedule starts). */
+export function initialSearchAttributes(app: string, kind: string): SearchAttributePair[] {
+  return [
+    { key: SearchAttribute.KappaApp, value: app },
+    { key: SearchAttribute.KappaKind, value: kind },
+    { key: SearchAttribute.KappaPhase, value: Phase.Starting },
+    { key: SearchAttribute.KappaRestarts, value: 0 },
+  ];
+}
 
 /** `NAME=Type` pairs as `temporal server start-dev --search-attribute` and `operator search-attribute create` take them. */
 export const SEARCH_ATTRIBUTE_CLI_TYPES: Record<keyof typeof SearchAttribute, string> = {

@@ -1,16 +1,11 @@
-// The app config (DESIGN.md, "App config"): one schema for loading, the `deploy` update and the JSON Schema.
+// The app config (docs/configuration.md): one schema for loading, the `deploy` update and the JSON Schema.
 import { z } from 'zod';
-import { dns1123Label, dns1123Subdomain, duration, envVarName, nonEmptyString } from './fields.js';
+import { dns1123Label, dns1123Subdomain, duration, envVarName, hostName, nonEmptyString } from './fields.js';
 
 export const API_VERSION = 'kappa/v1';
 
 /** A host from the worker config, or `local` for the worker's own host. */
-export const hostRef = z
-  .string()
-  .regex(
-    /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/,
-    'must be a host name from the worker config, or "local"',
-  );
+export const hostRef = hostName('must be a host name from the worker config, or "local"');
 
 const env = z.record(envVarName, z.string()).describe('Environment variables (values are strings)');
 

@@ -24,6 +24,14 @@ export const DURATION_PATTERN = /^(?=\d)(\d+d)?(\d+h)?(\d+m(?!s))?(\d+s)?(\d+ms)
 
 export const duration = z.string().regex(DURATION_PATTERN, 'expected a duration such as 10s, 1h30m or 250ms');
 
+/** A host as the worker config's `hosts` names it (and an app's `host:` refers to it). */
+export const HOST_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+/** A host name; `message` says, for each place, what is expected there. */
+export function hostName(message = 'must be a host name such as edge-1') {
+  return z.string().regex(HOST_NAME, message);
+}
+
 export const nonEmptyString = z.string().min(1, 'must not be empty');
 
 export const envVarName = z

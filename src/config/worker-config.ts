@@ -1,9 +1,17 @@
-// The worker config (`config/worker.yaml`); environment variables override the file.
+// The worker config (`config/worker.yaml`). Temporal connection settings come first from CLI flags, then from
+// the environment and `temporal.toml` profiles the `temporal` CLI reads too, then from this file (see
+// temporalSettings).
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
+import {
+  loadClientConfigProfile,
+  type ClientConfigProfile,
+  type ClientConfigTLS,
+  type ConfigDataSource,
+} from '@temporalio/envconfig';
 import { z } from 'zod';
 import { TASK_QUEUE } from '../common/temporal-names.js';
-import { dns1123Label, dns1123Subdomain, duration, nonEmptyString } from './fields.js';
+import { dns1123Label, dns1123Subdomain, duration, hostName, nonEmptyString } from './fields.js';
 import { fromZodIssues } from './issues.js';
 import { ConfigError, readYamlFile } from './yaml-source.js';
 
@@ -19,6 +27,7 @@ const hostSchema = z.strictObject({
 export const workerConfigSchema = z.strictObject({
   temporal: z
     .strictObject({
+      // Below CLI flags, TEMPORAL_* variables and a temporal.toml profile (temporalSettings).
       address: nonEmptyString.default('localhost:7233'),
       namespace: nonEmptyString.default('default'),
       taskQueue: nonEmptyString.default(TASK_QUEUE),
@@ -39,10 +48,7 @@ export const workerConfigSchema = z.strictObject({
     })
     .prefault({}),
   hosts: z
-    .record(
-      z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'must be a host name such as edge-1'),
-      hostSchema,
-    )
+    .record(hostName(), hostSchema)
     .refine((hosts) => !('local' in hosts), '"local" is reserved for the worker\'s own host')
     .default({}),
   /** Apps and steps with `host: local` run on the worker's own host. */
@@ -64,12 +70,15 @@ export type HostConfig = z.output<typeof hostSchema>;
 
 export const DEFAULT_WORKER_CONFIG_PATH = 'config/worker.yaml';
 
-export interface TemporalConnectionSettings {
+/**
+ * Where and how to reach Temporal: a `temporal.toml` profile (what `@temporalio/envconfig` reads) with the
+ * address and namespace always set, plus the task queue. `connectionOptions` (src/temporal/connection.ts)
+ * turns it into the SDK's connection options.
+ */
+export interface TemporalConnectionSettings extends ClientConfigProfile {
   address: string;
   namespace: string;
   taskQueue: string;
-  apiKey?: string;
-  tls?: NonNullable<WorkerConfig['temporal']['tls']> | true;
 }
 
 /**
@@ -95,34 +104,80 @@ export function loadWorkerConfig(path?: string, env: NodeJS.ProcessEnv = process
   return parsed.data;
 }
 
-/** Temporal connection settings: the worker config, overridden by TEMPORAL_* variables and CLI flags. */
+/**
+ * Temporal connection settings. Each setting comes from the first of:
+ *   1. the CLI flags `--address` and `--namespace` (`overrides`);
+ *   2. the `TEMPORAL_*` environment variables (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
+ *      TEMPORAL_TLS, TEMPORAL_TLS_*, TEMPORAL_GRPC_META_*);
+ *   3. the `temporal.toml` profile named by TEMPORAL_PROFILE (default: `default`) in TEMPORAL_CONFIG_FILE
+ *      (default: ~/.config/temporalio/temporal.toml), if there is one;
+ *   4. the worker config's `temporal:` section (TLS fields one by one), whose defaults are `localhost:7233`,
+ *      namespace `default` and no TLS.
+ * Steps 2 and 3 are `@temporalio/envconfig`, as in the `temporal` CLI. An API key turns TLS on unless
+ * TEMPORAL_TLS=false (or `disabled` in the profile) turns it off. Empty `TEMPORAL_*` variables count as unset.
+ * The task queue comes from the worker config only.
+ */
 export function temporalSettings(
   config: WorkerConfig,
   overrides: { address?: string; namespace?: string } = {},
   env: NodeJS.ProcessEnv = process.env,
 ): TemporalConnectionSettings {
+  let profile: ClientConfigProfile;
+  try {
+    profile = loadClientConfigProfile({ overrideEnvVars: setEnvVars(env) });
+  } catch (err) {
+    throw new Error(
+      `Temporal client config (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE): ${(err as Error).message}`,
+    );
+  }
   const settings: TemporalConnectionSettings = {
-    address: overrides.address ?? env.TEMPORAL_ADDRESS ?? config.temporal.address,
-    namespace: overrides.namespace ?? env.TEMPORAL_NAMESPACE ?? config.temporal.namespace,
+    ...profile,
+    address: overrides.address ?? profile.address ?? config.temporal.address,
+    namespace: overrides.namespace ?? profile.namespace ?? config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
   };
-  if (env.TEMPORAL_API_KEY) settings.apiKey = env.TEMPORAL_API_KEY;
-  const tlsFromEnv = {
-    serverName: env.TEMPORAL_TLS_SERVER_NAME,
-    serverRootCACertPath: env.TEMPORAL_TLS_SERVER_CA_CERT_PATH,
-    clientCertPath: env.TEMPORAL_TLS_CLIENT_CERT_PATH,
-    clientKeyPath: env.TEMPORAL_TLS_CLIENT_KEY_PATH,
-  };
-  const anyTlsEnv = Object.values(tlsFromEnv).some((v) => v !== undefined);
-  if (config.temporal.tls || anyTlsEnv) {
-    settings.tls = {
-      ...config.temporal.tls,
-      ...Object.fromEntries(Object.entries(tlsFromEnv).filter(([, v]) => v)),
-    };
-  } else if (env.TEMPORAL_TLS === 'true' || settings.apiKey) {
-    settings.tls = true;
-  }
+  const fromFile = fileTls(config.temporal.tls);
+  if (fromFile || profile.tls) settings.tls = withHomeExpanded({ ...fromFile, ...profile.tls });
   return settings;
+}
+
+/**
+ * The environment as `@temporalio/envconfig` takes it: without unset variables, and with empty `TEMPORAL_*` ones
+ * counted as unset (an empty TEMPORAL_API_KEY must not turn TLS on), except TEMPORAL_GRPC_META_*, where empty
+ * removes a header.
+ */
+function setEnvVars(env: NodeJS.ProcessEnv): Record<string, string> {
+  const set: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) continue;
+    if (value === '' && name.startsWith('TEMPORAL_') && !name.startsWith('TEMPORAL_GRPC_META_')) continue;
+    set[name] = value;
+  }
+  return set;
+}
+
+/** The worker config's `temporal.tls` in envconfig's terms. */
+function fileTls(tls: WorkerConfig['temporal']['tls']): ClientConfigTLS | undefined {
+  if (!tls) return undefined;
+  const file = (path?: string): ConfigDataSource | undefined => (path ? { path } : undefined);
+  return {
+    serverName: tls.serverName,
+    serverCACert: file(tls.serverRootCACertPath),
+    clientCert: file(tls.clientCertPath),
+    clientKey: file(tls.clientKeyPath),
+  };
+}
+
+/** `~/` in certificate and key paths, from either source, is the home directory. */
+function withHomeExpanded(tls: ClientConfigTLS): ClientConfigTLS {
+  const expand = (source?: ConfigDataSource) =>
+    source && 'path' in source ? { path: expandHome(source.path) } : source;
+  return {
+    ...tls,
+    serverCACert: expand(tls.serverCACert),
+    clientCert: expand(tls.clientCert),
+    clientKey: expand(tls.clientKey),
+  };
 }
 
 export function expandHome(path: string): string {

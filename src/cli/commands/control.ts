@@ -1,8 +1,14 @@
 // `kappa stop APP [--leave-running]` and `kappa restart APP`
-import { parseDuration } from '../../common/duration.js';
-import { restartSignal, stopSignal, type AppStatus } from '../../workflows/definitions.js';
+import { restartSignal, stopSignal } from '../../workflows/definitions.js';
 import type { CliContext } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
+import type { Timeout } from '../options.js';
+
+export interface StopOptions {
+  leaveRunning?: boolean;
+  reason?: string;
+  timeout: Timeout;
+}
 
 async function runningApp(ctx: CliContext, app: string) {
   const { handle, description } = await ctx.appHandle(app);
@@ -12,14 +18,7 @@ async function runningApp(ctx: CliContext, app: string) {
   return handle;
 }
 
-export async function stopCommand(
-  ctx: CliContext,
-  app: string,
-  options: { leaveRunning?: boolean; reason?: string; timeout: string },
-): Promise<number> {
-  const timeoutMs = parseDuration(options.timeout);
-  if (timeoutMs === undefined)
-    throw new CliError(`--timeout: expected a duration, got "${options.timeout}"`, ExitCode.usage);
+export async function stopCommand(ctx: CliContext, app: string, options: StopOptions): Promise<number> {
   const handle = await runningApp(ctx, app);
   await handle.signal(stopSignal, {
     leaveRunning: options.leaveRunning ?? false,
@@ -30,12 +29,12 @@ export async function stopCommand(
   );
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timedOut'>((resolve) => {
-    timer = setTimeout(() => resolve('timedOut'), timeoutMs);
+    timer = setTimeout(() => resolve('timedOut'), options.timeout.ms);
   });
   try {
-    const result = await Promise.race([handle.result() as Promise<AppStatus>, timedOut]);
+    const result = await Promise.race([handle.result(), timedOut]);
     if (result === 'timedOut') {
-      console.error(`${app}: still stopping after ${options.timeout}; see \`kappa status ${app}\``);
+      console.error(`${app}: still stopping after ${options.timeout.text}; see \`kappa status ${app}\``);
       return ExitCode.timedOut;
     }
     console.log(`${app}: ${result.phase}`);

@@ -6,24 +6,26 @@ import {
   WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
-import { parseDuration } from '../../common/duration.js';
 import { Phase, TERMINAL_PHASES } from '../../common/phases.js';
-import { SearchAttribute, WORKFLOW_TYPE, workflowId } from '../../common/temporal-names.js';
+import { initialSearchAttributes, WORKFLOW_TYPE, workflowId } from '../../common/temporal-names.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { loadAppFiles } from '../../config/load.js';
 import { ConfigError } from '../../config/yaml-source.js';
+import type { appWorkflow } from '../../workflows/app-workflow.js';
 import {
   deployUpdate,
   statusQuery,
   type AppStatus,
   type AppWorkflowInput,
 } from '../../workflows/definitions.js';
+import { appWorkflowHandle } from '../app-status.js';
 import type { CliContext } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
+import type { Timeout } from '../options.js';
 
 export interface DeployOptions {
   wait?: boolean;
-  timeout: string;
+  timeout: Timeout;
   json?: boolean;
 }
 
@@ -48,25 +50,20 @@ export async function deployApp(client: Client, taskQueue: string, config: AppCo
   const id = workflowId(app);
   const input: AppWorkflowInput = { config, revision: 1 };
   try {
-    await client.workflow.start(WORKFLOW_TYPE, {
+    await client.workflow.start<typeof appWorkflow>(WORKFLOW_TYPE, {
       workflowId: id,
       taskQueue,
       args: [input],
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      typedSearchAttributes: [
-        { key: SearchAttribute.KappaApp, value: app },
-        { key: SearchAttribute.KappaKind, value: config.kind },
-        { key: SearchAttribute.KappaPhase, value: Phase.Starting },
-        { key: SearchAttribute.KappaRestarts, value: 0 },
-      ],
+      typedSearchAttributes: initialSearchAttributes(app, config.kind),
     });
     return { app, workflowId: id, action: 'started', revision: 1 };
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
   try {
-    const result = await client.workflow.getHandle(id).executeUpdate(deployUpdate, { args: [config] });
+    const result = await appWorkflowHandle(client, id).executeUpdate(deployUpdate, { args: [config] });
     return {
       app,
       workflowId: id,
@@ -88,12 +85,6 @@ export async function deployCommand(
   files: string[],
   options: DeployOptions,
 ): Promise<number> {
-  const timeoutMs = parseDuration(options.timeout);
-  if (timeoutMs === undefined)
-    throw new CliError(
-      `--timeout: expected a duration such as 10m, got "${options.timeout}"`,
-      ExitCode.usage,
-    );
   const { apps, issues } = loadAppFiles(files, { knownHosts: ctx.explicitOrDefaultWorkerConfigHosts });
   if (issues.length > 0) throw new ConfigError(issues);
 
@@ -110,7 +101,7 @@ export async function deployCommand(
 
   let exitCode: number = ExitCode.ok;
   if (options.wait) {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = Date.now() + options.timeout.ms;
     // A BatchJob deploy starts no run, so there is nothing to wait for (`kappa run JOB --wait` waits for one).
     for (const report of reports.filter((r) => r.action !== 'scheduled' && !r.schedule)) {
       const outcome = await waitForApp(client, report, deadline, !options.json);
@@ -140,12 +131,6 @@ async function deployBatchJob(client: Client, taskQueue: string, config: AppConf
 }
 
 export async function runCommand(ctx: CliContext, job: string, options: DeployOptions): Promise<number> {
-  const timeoutMs = parseDuration(options.timeout);
-  if (timeoutMs === undefined)
-    throw new CliError(
-      `--timeout: expected a duration such as 10m, got "${options.timeout}"`,
-      ExitCode.usage,
-    );
   const client = await ctx.client();
   let runId: string;
   try {
@@ -165,7 +150,7 @@ export async function runCommand(ctx: CliContext, job: string, options: DeployOp
   if (!options.json) console.log(`${job}: run ${runId} started`);
   let exitCode: number = ExitCode.ok;
   if (options.wait) {
-    const outcome = await waitForApp(client, report, Date.now() + timeoutMs, !options.json);
+    const outcome = await waitForApp(client, report, Date.now() + options.timeout.ms, !options.json);
     Object.assign(report, {
       phase: outcome.status?.phase,
       yarnAppId: outcome.status?.yarnAppId,
@@ -189,7 +174,7 @@ async function waitForApp(
   deadline: number,
   print: boolean,
 ): Promise<{ result: 'ready' | 'failed' | 'timedOut'; status?: AppStatus }> {
-  const handle = client.workflow.getHandle(report.workflowId);
+  const handle = appWorkflowHandle(client, report.workflowId);
   const live = print && process.stdout.isTTY;
   let shown = '';
   let status: AppStatus | undefined;

@@ -1,12 +1,13 @@
 // `kappa validate [PATH...]` and `kappa render FILE`
 import { stringify } from 'yaml';
 import { remoteCommand } from '../../ssh/remote-command.js';
-import { shellQuote } from '../../common/shell-quote.js';
+import { shellJoin, shellQuote } from '../../common/shell-quote.js';
 import { workflowId } from '../../common/temporal-names.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { buildPodManifest, type PodDefaults } from '../../kubernetes/pod-manifest.js';
 import { expandConfigPaths, loadAppFile, loadAppFiles } from '../../config/load.js';
 import { formatLocated } from '../../config/yaml-source.js';
+import { listLiveArgv } from '../../yarn/yarn-commands.js';
 import type { CliContext } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
 
@@ -59,7 +60,7 @@ export function renderApp(config: AppConfig, podDefaults: PodDefaults): string {
     supervise: {
       host: yarn.host,
       appName: yarn.appName,
-      command: `yarn application -list -appStates SUBMITTED,ACCEPTED,RUNNING  # every ${yarn.pollInterval}, shared by all apps on ${yarn.host}`,
+      command: `${shellJoin(listLiveArgv('yarn'))}  # every ${yarn.pollInterval}, shared by all apps on ${yarn.host}`,
       match: `Application-Name == ${shellQuote(yarn.appName)}`,
     },
   });

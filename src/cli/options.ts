@@ -1,0 +1,23 @@
+// Option values parsed once, where commander reads them: a bad value is a usage error (exit 2) before any
+// command runs.
+import { InvalidArgumentError, Option } from 'commander';
+import { parseDuration } from '../common/duration.js';
+
+/** A `--timeout` as typed (for messages) and in milliseconds. */
+export interface Timeout {
+  text: string;
+  ms: number;
+}
+
+export function parseTimeout(text: string): Timeout {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new InvalidArgumentError('expected a duration such as 10m');
+  return { text, ms };
+}
+
+/** `--timeout <duration>`, parsed to a Timeout. */
+export function timeoutOption(description: string, defaultText: string): Option {
+  return new Option('--timeout <duration>', description)
+    .argParser(parseTimeout)
+    .default(parseTimeout(defaultText), defaultText);
+}
