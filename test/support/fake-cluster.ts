@@ -3,10 +3,11 @@
  * `yarn application` over SSH) and for the step runners (pods, ssh commands). State lives in a directory so a
  * worker in another process (the SIGKILL test) and the test itself see the same cluster.
  *
- * It behaves like YARN where the workflow can tell: apps move SUBMITTED -> RUNNING -> FINISHED/FAILED/KILLED,
- * ids look like `application_<clusterTimestamp>_<seq>`, only SUBMITTED/ACCEPTED/RUNNING apps are listed, `status`
- * knows every id it ever issued, killing a finished app is not an error, and an unreachable edge node makes every
- * call fail with YarnUnavailableError. Steps are tiny scripts in an ssh step's argv:
+ * The apps are yarn-model.cjs's (ids, states, the live set, ACCEPTED -> RUNNING, kill semantics, the state
+ * file and its lock): the same model as behind the yarn CLI double. At the YarnGateway port this class answers
+ * what the production gateway returns: live apps from `-list`, a report (undefined for an unknown id) from
+ * `-status`, a kill that is no error for an app that already ended or that YARN does not know; an unreachable
+ * edge node makes every call fail with YarnUnavailableError. Steps are tiny scripts in an ssh step's argv:
  *   [submit, AppName]          submit an app and print its id (as spark-submit does)
  *   [submit-quietly, AppName]  submit without printing the id (the workflow must find it by name)
  *   [sleep, 2s]                take a while
@@ -16,18 +17,12 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { withDirLock } from './dir-lock.js';
+import * as model from './yarn-model.cjs';
 import type { KappaDeps, LiveSnapshot, StepContext, StepRunner, YarnGateway } from '../../src/ports.js';
-import { isLive, YarnUnavailableError, type YarnAppReport } from '../../src/yarn/model.js';
+import { YarnUnavailableError, type YarnAppReport } from '../../src/yarn/model.js';
 import { durationMs } from '../../src/common/duration.js';
 import { FailureType } from '../../src/common/failures.js';
 import type { PodStep, SshStep } from '../../src/config/app-config.js';
-
-interface ClusterState {
-  clusterTimestamp: number;
-  nextSeq: number;
-  apps: YarnAppReport[];
-}
 
 export interface ClusterEvent {
   type: 'step-start' | 'step-end' | 'step-cancelled' | 'submit' | 'kill' | 'list';
@@ -42,13 +37,6 @@ export interface ClusterEvent {
 export class FakeCluster implements YarnGateway {
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true });
-    if (!existsSync(this.statePath)) {
-      this.write({ clusterTimestamp: 1700000000000, nextSeq: 1, apps: [] });
-    }
-  }
-
-  private get statePath() {
-    return join(this.dir, 'state.json');
   }
 
   // --- YarnGateway ---
@@ -56,7 +44,12 @@ export class FakeCluster implements YarnGateway {
   listLive(host: string, _maxAgeMs?: number): Promise<YarnAppReport[]> {
     this.checkReachable(host);
     this.record({ type: 'list' });
-    return Promise.resolve(this.read().apps.filter((a) => isLive(a.state)));
+    return Promise.resolve(
+      model
+        .apps(this.dir)
+        .filter((a) => model.isLive(a.state))
+        .map(({ id, name, state, finalStatus }) => ({ id, name, state, finalStatus })),
+    );
   }
 
   /** Polls on the interval, one call per waiting supervision (the production gateway shares them). */
@@ -72,21 +65,15 @@ export class FakeCluster implements YarnGateway {
 
   status(host: string, appId: string): Promise<YarnAppReport | undefined> {
     this.checkReachable(host);
-    return Promise.resolve(this.read().apps.find((a) => a.id === appId));
+    const app = model.apps(this.dir).find((a) => a.id === appId);
+    if (!app) return Promise.resolve(undefined);
+    const { id, name, state, finalStatus, diagnostics } = app;
+    return Promise.resolve({ id, name, state, finalStatus, ...(diagnostics ? { diagnostics } : {}) });
   }
 
   kill(host: string, appId: string): Promise<void> {
     this.checkReachable(host);
-    this.update((s) => {
-      const app = s.apps.find((a) => a.id === appId);
-      if (app && isLive(app.state)) {
-        Object.assign(app, {
-          state: 'KILLED',
-          finalStatus: 'KILLED',
-          diagnostics: 'Application killed by user.',
-        });
-      }
-    });
+    model.kill(this.dir, appId); // an app that already ended, or an unknown id: nothing to kill, not an error
     this.record({ type: 'kill', appId });
     return Promise.resolve();
   }
@@ -94,11 +81,7 @@ export class FakeCluster implements YarnGateway {
   // --- what tests do to the cluster ---
 
   submit(name: string, state = 'RUNNING'): string {
-    let id = '';
-    this.update((s) => {
-      id = `application_${s.clusterTimestamp}_${String(s.nextSeq++).padStart(4, '0')}`;
-      s.apps.push({ id, name, state, finalStatus: 'UNDEFINED' });
-    });
+    const { id } = model.submit(this.dir, { name, state });
     this.record({ type: 'submit', appId: id, app: name });
     return id;
   }
@@ -106,23 +89,19 @@ export class FakeCluster implements YarnGateway {
   /** The app dies as if killed by someone else (or crashed): it leaves the live states. */
   killFromOutside(
     appId: string,
-    state = 'KILLED',
-    finalStatus = 'KILLED',
-    diagnostics = 'Application killed by user.',
+    state = model.KILLED_BY_USER.state,
+    finalStatus = model.KILLED_BY_USER.finalStatus,
+    diagnostics = model.KILLED_BY_USER.diagnostics,
   ) {
-    this.update((s) => {
-      const app = s.apps.find((a) => a.id === appId);
-      if (!app) throw new Error(`no app ${appId}`);
-      Object.assign(app, { state, finalStatus, diagnostics });
-    });
+    model.end(this.dir, appId, { state, finalStatus, diagnostics });
   }
 
-  apps(): YarnAppReport[] {
-    return this.read().apps;
+  apps(): model.ModelApp[] {
+    return model.apps(this.dir);
   }
 
-  live(name: string): YarnAppReport[] {
-    return this.apps().filter((a) => a.name === name && isLive(a.state));
+  live(name: string): model.ModelApp[] {
+    return this.apps().filter((a) => a.name === name && model.isLive(a.state));
   }
 
   release(marker: string): void {
@@ -216,25 +195,6 @@ export class FakeCluster implements YarnGateway {
       join(this.dir, 'events.jsonl'),
       JSON.stringify({ ...event, pid: process.pid, at: Date.now() }) + '\n',
     );
-  }
-
-  private read(): ClusterState {
-    return JSON.parse(readFileSync(this.statePath, 'utf8')) as ClusterState;
-  }
-
-  private write(state: ClusterState) {
-    const tmp = `${this.statePath}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(state));
-    renameSync(tmp, this.statePath);
-  }
-
-  /** Read-modify-write under a lock directory: the worker and the test may both change the state. */
-  private update(change: (state: ClusterState) => void) {
-    withDirLock(this.dir, 'fake cluster', () => {
-      const state = this.read();
-      change(state);
-      this.write(state);
-    });
   }
 }
 

@@ -1,14 +1,24 @@
 #!/usr/bin/env node
 /*
- * Test double for the Hadoop `yarn application` CLI and Spark's `spark-submit` (YARN cluster mode), installed on
- * the test edge node (a real sshd on loopback). It stands in for a ResourceManager we cannot run in every test,
- * and prints exactly what the real tools print (Hadoop's ApplicationCLI, Spark's yarn Client; see
- * shared/facts/yarn-and-spark.md): the same stdout/stderr split, formats, messages and exit codes.
+ * Test double for Hadoop's `yarn application` CLI (ApplicationCLI, Hadoop 3.4) and Spark's `spark-submit` to
+ * YARN in cluster mode (Spark 4), installed on the test edge node (a real sshd on loopback) and run there by
+ * plain `node`. It stands in for a ResourceManager we cannot run in every test, and prints what the tools
+ * print, as the real Hadoop 3.4 / Spark 4 tools print it: the same stdout/stderr split (stdout: -list rows,
+ * the -status report, -kill and "doesn't exist" messages; stderr: every log4j line; spark-submit writes nothing
+ * on stdout), the same formats, messages and exit codes (0; 255 for an unknown id; 1 for a Java exception).
  *
- * State lives in $YARN_DOUBLE_STATE/apps.json (guarded by a lock directory); every call is appended to
- * $YARN_DOUBLE_STATE/calls.log as a JSON line { at, tool, args } so tests can count them.
- * A submitted app is ACCEPTED, then RUNNING after RUNNING_AFTER_MS. $YARN_DOUBLE_STATE/rm-down makes the yarn
- * client fail as it does when the ResourceManager cannot be reached.
+ * The apps are yarn-model.cjs's (ids, states, live set, ACCEPTED -> RUNNING, kill semantics), kept in
+ * $YARN_DOUBLE_STATE; every call is appended to $YARN_DOUBLE_STATE/calls.log as a JSON line { at, tool, args }
+ * so tests can count them. Marker files in $YARN_DOUBLE_STATE take the ResourceManager away:
+ *   rm-fast-fail  as with a fast-fail client config: 9 retries a second apart, a ConnectException stack trace on
+ *                 stderr, nothing on stdout, exit 1 (spark-submit: the same after its start-up lines)
+ *   rm-hang       as with the default client config, which retries for up to 15 minutes: retry lines on stderr
+ *                 until the process is killed
+ *   rm-down       yarn: the double's older answer, three retry lines and a one-line ConnectException, exit 255
+ *                 (the real client never exits 255 here; a test asserts this answer); spark-submit: as fast-fail
+ * Where it differs from the real tools on purpose: the application jar is taken as present (never read), and
+ * spark-submit without HADOOP_CONF_DIR/YARN_CONF_DIR prints only the exception line (the real one adds the JVM's
+ * start-up warning before it and the stack after it).
  *
  * Usage (via small wrappers): yarn-double.cjs yarn application -list|-status|-kill ...
  *                             yarn-double.cjs spark-submit [options] <jar> [args]
@@ -16,54 +26,139 @@
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
+const { randomUUID } = require('node:crypto');
+const yarn = require('./yarn-model.cjs');
 
 const STATE = process.env.YARN_DOUBLE_STATE;
-const RUNNING_AFTER_MS = 300;
-const STATES = ['NEW', 'NEW_SAVING', 'SUBMITTED', 'ACCEPTED', 'RUNNING', 'FINISHED', 'FAILED', 'KILLED'];
-const LIVE = ['SUBMITTED', 'ACCEPTED', 'RUNNING'];
+const RM = { host: 'rm-host', address: 'rm-host/127.0.0.1:8032', web: 'http://rm-host:8088' };
+const USER = process.env.USER || 'spark';
 
-function sleepSync(ms) {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+const p2 = (n, w = 2) => String(n).padStart(w, '0');
+
+/**
+ * A log4j logger in one of the two layouts: Hadoop's (`2026-11-26 08:24:49,658 INFO client.RMProxy: …`, two
+ * components of the class name) or Spark's (`26/11/26 08:25:55 INFO Client: …`, one component).
+ */
+function logger(layout) {
+  return (level, className, message) => {
+    const d = new Date();
+    const time = `${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
+    const date = `${p2(d.getMonth() + 1)}/${p2(d.getDate())}`;
+    const [stamp, components] =
+      layout === 'hadoop'
+        ? [`${d.getFullYear()}-${date.replace('/', '-')} ${time},${p2(d.getMilliseconds(), 3)}`, 2]
+        : [`${p2(d.getFullYear() % 100)}/${date} ${time}`, 1];
+    const name = className.split('.').slice(-components).join('.');
+    process.stderr.write(`${stamp} ${level} ${name}: ${message}\n`);
+  };
 }
 
-function withState(change) {
-  const lock = path.join(STATE, 'lock');
-  for (let i = 0; ; i++) {
-    try {
-      fs.mkdirSync(lock);
-      break;
-    } catch {
-      if (i > 20000) throw new Error('yarn double: state lock held too long');
-      sleepSync(1);
+const HADOOP = {
+  proxyProvider: 'org.apache.hadoop.yarn.client.DefaultNoHARMFailoverProxyProvider',
+  ipcClient: 'org.apache.hadoop.ipc.Client',
+  retryHandler: 'org.apache.hadoop.io.retry.RetryInvocationHandler',
+  yarnClient: 'org.apache.hadoop.yarn.client.api.impl.YarnClientImpl',
+  configuration: 'org.apache.hadoop.conf.Configuration',
+  resourceUtils: 'org.apache.hadoop.yarn.util.resource.ResourceUtils',
+};
+
+const CONNECTING = `Connecting to ResourceManager at ${RM.address}`;
+const REFUSED = `Call From edge-1/127.0.0.1 to ${RM.host}:8032 failed on connection exception: java.net.ConnectException: Connection refused; For more details see:  http://wiki.apache.org/hadoop/ConnectionRefused`;
+
+/** What the fast-fail client prints after its retries (the frames are those of `-list`, the one transcribed). */
+const CONNECT_EXCEPTION = [
+  `Exception in thread "main" java.net.ConnectException: ${REFUSED}`,
+  ...[
+    'java.base/jdk.internal.reflect.NativeConstructorAccessorImpl.newInstance0(Native Method)',
+    'java.base/jdk.internal.reflect.NativeConstructorAccessorImpl.newInstance(NativeConstructorAccessorImpl.java:77)',
+    'java.base/jdk.internal.reflect.DelegatingConstructorAccessorImpl.newInstance(DelegatingConstructorAccessorImpl.java:45)',
+    'java.base/java.lang.reflect.Constructor.newInstanceWithCaller(Constructor.java:500)',
+    'java.base/java.lang.reflect.Constructor.newInstance(Constructor.java:481)',
+    'org.apache.hadoop.net.NetUtils.wrapWithMessage(NetUtils.java:961)',
+    'org.apache.hadoop.net.NetUtils.wrapException(NetUtils.java:876)',
+    'org.apache.hadoop.ipc.Client.getRpcResponse(Client.java:1588)',
+    'org.apache.hadoop.ipc.Client.call(Client.java:1529)',
+    'org.apache.hadoop.ipc.Client.call(Client.java:1426)',
+    'org.apache.hadoop.ipc.ProtobufRpcEngine2$Invoker.invoke(ProtobufRpcEngine2.java:258)',
+    'org.apache.hadoop.ipc.ProtobufRpcEngine2$Invoker.invoke(ProtobufRpcEngine2.java:139)',
+    'jdk.proxy2/jdk.proxy2.$Proxy10.getApplications(Unknown Source)',
+    'org.apache.hadoop.yarn.api.impl.pb.client.ApplicationClientProtocolPBClientImpl.getApplications(ApplicationClientProtocolPBClientImpl.java:316)',
+    'java.base/jdk.internal.reflect.NativeMethodAccessorImpl.invoke0(Native Method)',
+    'java.base/jdk.internal.reflect.NativeMethodAccessorImpl.invoke(NativeMethodAccessorImpl.java:77)',
+    'java.base/jdk.internal.reflect.DelegatingMethodAccessorImpl.invoke(DelegatingMethodAccessorImpl.java:43)',
+    'java.base/java.lang.reflect.Method.invoke(Method.java:569)',
+    'org.apache.hadoop.io.retry.RetryInvocationHandler.invokeMethod(RetryInvocationHandler.java:437)',
+    'org.apache.hadoop.io.retry.RetryInvocationHandler$Call.invokeMethod(RetryInvocationHandler.java:170)',
+    'org.apache.hadoop.io.retry.RetryInvocationHandler$Call.invoke(RetryInvocationHandler.java:162)',
+    'org.apache.hadoop.io.retry.RetryInvocationHandler$Call.invokeOnce(RetryInvocationHandler.java:100)',
+    'org.apache.hadoop.io.retry.RetryInvocationHandler.invoke(RetryInvocationHandler.java:366)',
+    'jdk.proxy2/jdk.proxy2.$Proxy11.getApplications(Unknown Source)',
+    'org.apache.hadoop.yarn.client.api.impl.YarnClientImpl.getApplications(YarnClientImpl.java:667)',
+    'org.apache.hadoop.yarn.client.cli.ApplicationCLI.listApplications(ApplicationCLI.java:484)',
+    'org.apache.hadoop.yarn.client.cli.ApplicationCLI.executeListCommand(ApplicationCLI.java:1125)',
+    'org.apache.hadoop.yarn.client.cli.ApplicationCLI.run(ApplicationCLI.java:184)',
+    'org.apache.hadoop.util.ToolRunner.run(ToolRunner.java:82)',
+    'org.apache.hadoop.util.ToolRunner.run(ToolRunner.java:97)',
+    'org.apache.hadoop.yarn.client.cli.ApplicationCLI.main(ApplicationCLI.java:128)',
+  ].map((frame) => `\tat ${frame}`),
+  'Caused by: java.net.ConnectException: Connection refused',
+  ...[
+    'java.base/sun.nio.ch.Net.pollConnect(Native Method)',
+    'java.base/sun.nio.ch.Net.pollConnectNow(Net.java:672)',
+    'java.base/sun.nio.ch.SocketChannelImpl.finishConnect(SocketChannelImpl.java:946)',
+    'org.apache.hadoop.net.SocketIOWithTimeout.connect(SocketIOWithTimeout.java:205)',
+    'org.apache.hadoop.net.NetUtils.connect(NetUtils.java:614)',
+    'org.apache.hadoop.ipc.Client$Connection.setupConnection(Client.java:668)',
+    'org.apache.hadoop.ipc.Client$Connection.setupIOstreams(Client.java:789)',
+    'org.apache.hadoop.ipc.Client$Connection.access$3800(Client.java:364)',
+    'org.apache.hadoop.ipc.Client.getConnection(Client.java:1649)',
+    'org.apache.hadoop.ipc.Client.call(Client.java:1473)',
+  ].map((frame) => `\tat ${frame}`),
+  '\t... 22 more',
+];
+
+/** Which ResourceManager outage a marker file asks for, if any. */
+function outage() {
+  return ['fast-fail', 'hang', 'down'].find((how) => fs.existsSync(path.join(STATE, `rm-${how}`)));
+}
+
+/** The client cannot reach the ResourceManager while calling `rpc`: exits with a code, or never (hang). */
+function unreachable(how, rpc, log) {
+  const retryPolicy = 'RetryUpToMaximumCountWithFixedSleep(maxRetries=10, sleepTime=1000 MILLISECONDS)';
+  const ipcRetry = (i) =>
+    log(
+      'INFO',
+      HADOOP.ipcClient,
+      `Retrying connect to server: ${RM.address}. Already tried ${i} time(s); retry policy is ${retryPolicy}`,
+    );
+  if (how === 'hang') {
+    for (let i = 0; ; i = (i + 1) % 10) {
+      yarn.sleepSync(1000);
+      ipcRetry(i);
     }
   }
-  try {
-    const file = path.join(STATE, 'apps.json');
-    const state = fs.existsSync(file)
-      ? JSON.parse(fs.readFileSync(file, 'utf8'))
-      : { clusterTimestamp: 1700000000000, nextSeq: 1, apps: [] };
-    const now = Date.now();
-    for (const app of state.apps) {
-      if (app.state === 'ACCEPTED' && now - app.startTime >= RUNNING_AFTER_MS) {
-        app.state = 'RUNNING';
-        app.progress = 0.1;
-      }
-    }
-    const result = change(state, now);
-    fs.writeFileSync(`${file}.tmp`, JSON.stringify(state));
-    fs.renameSync(`${file}.tmp`, file);
-    return result;
-  } finally {
-    fs.rmdirSync(lock);
+  if (how === 'down') {
+    for (let i = 0; i < 3; i++) ipcRetry(i);
+    process.stderr.write(
+      `Exception in thread "main" java.net.ConnectException: Call From edge-1/127.0.0.1 to ${RM.host}:8032 failed on connection exception: java.net.ConnectException: Connection refused\n`,
+    );
+    process.exitCode = 255;
+    return;
   }
+  for (let retry = 1; retry <= 9; retry++) {
+    yarn.sleepSync(1000);
+    log(
+      'INFO',
+      HADOOP.retryHandler,
+      `java.net.ConnectException: ${REFUSED}, while invoking ApplicationClientProtocolPBClientImpl.${rpc} over null. Retrying after sleeping for 1000ms. Current retry count: ${retry}.`,
+    );
+  }
+  yarn.sleepSync(1000);
+  process.stderr.write(CONNECT_EXCEPTION.join('\n') + '\n');
+  process.exitCode = 1;
 }
 
-function log4j(level, logger, message) {
-  const d = new Date();
-  const p = (n, w = 2) => String(n).padStart(w, '0');
-  const stamp = `${p(d.getFullYear() % 100)}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-  process.stderr.write(`${stamp} ${level} ${logger}: ${message}\n`);
-}
+// --- yarn application ---
 
 /** Java's String.format("%30s\t%20s\t%20s\t%10s\t%10s\t%18s\t%18s\t%15s\t%35s", ...). */
 function row(fields) {
@@ -76,77 +171,59 @@ function percent(progress) {
   return `${Number((progress * 100).toFixed(2))}%`;
 }
 
+/** The original tracking URL the CLI prints: the RM's app page once the RM ended the app, else none set. */
 function trackingUrl(app) {
-  if (app.state === 'ACCEPTED' || app.state === 'SUBMITTED') return 'N/A';
-  return LIVE.includes(app.state)
-    ? `http://rm-host:8088/proxy/${app.id}/`
-    : `http://rm-host:8088/cluster/app/${app.id}`;
+  return app.state === 'KILLED' || app.state === 'FAILED' ? `${RM.web}/cluster/app/${app.id}` : 'N/A';
 }
 
-function connectLine() {
-  log4j(
-    'INFO',
-    'client.DefaultNoHARMFailoverProxyProvider',
-    'Connecting to ResourceManager at rm-host/127.0.0.1:8032',
-  );
-}
-
-function rmDown() {
-  if (!fs.existsSync(path.join(STATE, 'rm-down'))) return false;
-  connectLine();
-  for (let i = 0; i < 3; i++) {
-    log4j(
-      'INFO',
-      'ipc.Client',
-      `Retrying connect to server: rm-host/127.0.0.1:8032. Already tried ${i} time(s); retry policy is RetryUpToMaximumCountWithFixedSleep(maxRetries=10, sleepTime=1000 MILLISECONDS)`,
-    );
-  }
-  process.stderr.write(
-    'Exception in thread "main" java.net.ConnectException: Call From edge-1/127.0.0.1 to rm-host:8032 failed on connection exception: java.net.ConnectException: Connection refused\n',
-  );
-  process.exitCode = 255;
-  return true;
+/** Whether an AM registered (and so has a host and an RPC port) and has not been killed. */
+function hasAm(app) {
+  return app.state === 'RUNNING' || app.state === 'FINISHED';
 }
 
 function yarnApplication(args) {
+  const log = logger('hadoop');
   if (args[0] !== 'application') {
     process.stderr.write(`Error: Could not find or load main class ${args[0]}\n`);
     process.exitCode = 1;
     return;
   }
-  if (rmDown()) return;
   const op = args[1];
-  if (op === '-list') return list(args.slice(2));
-  if (op === '-status') return status(args[2]);
-  if (op === '-kill') return kill(args[2]);
-  process.stdout.write(`Missing argument for options\nusage: application\n`);
-  process.exitCode = 255;
+  if (!['-list', '-status', '-kill'].includes(op)) {
+    process.stdout.write(`Missing argument for options\nusage: application\n`);
+    process.exitCode = 255;
+    return;
+  }
+  log('INFO', HADOOP.proxyProvider, CONNECTING);
+  const states = op === '-list' ? listStates(args.slice(2)) : undefined;
+  if (op === '-list' && !states) return;
+  const how = outage();
+  if (how) return unreachable(how, op === '-list' ? 'getApplications' : 'getApplicationReport', log);
+  if (op === '-list') list(states);
+  else if (op === '-status') status(args[2], log);
+  else kill(args[2], log);
 }
 
-function list(args) {
-  let states = LIVE;
+/** The -appStates filter (default: the live states); prints the error and returns undefined if one is invalid. */
+function listStates(args) {
   const at = args.indexOf('-appStates');
-  if (at >= 0) {
-    const wanted = (args[at + 1] || '')
-      .split(',')
-      .map((s) => s.trim().toUpperCase())
-      .filter(Boolean);
-    if (wanted.includes('ALL')) states = STATES;
-    else {
-      for (const s of wanted) {
-        if (!STATES.includes(s)) {
-          process.stdout.write(
-            `The application state ${s} is invalid.\nThe valid application state can be one of the following: ALL,${STATES.join(',')}\n`,
-          );
-          process.exitCode = 255;
-          return;
-        }
-      }
-      states = STATES.filter((s) => wanted.includes(s));
-    }
-  }
-  connectLine();
-  const apps = withState((state) => state.apps.filter((a) => states.includes(a.state)));
+  if (at < 0) return yarn.LIVE_STATES;
+  const wanted = (args[at + 1] || '')
+    .split(',')
+    .map((s) => s.trim().toUpperCase())
+    .filter(Boolean);
+  if (wanted.includes('ALL')) return yarn.STATES;
+  const invalid = wanted.find((s) => !yarn.STATES.includes(s));
+  if (invalid === undefined) return yarn.STATES.filter((s) => wanted.includes(s));
+  process.stdout.write(
+    `The application state ${invalid} is invalid.\nThe valid application state can be one of the following: ALL,${yarn.STATES.join(',')}\n`,
+  );
+  process.exitCode = 255;
+  return undefined;
+}
+
+function list(states) {
+  const apps = yarn.apps(STATE).filter((a) => states.includes(a.state));
   const out = [
     `Total number of applications (application-types: [], states: [${states.join(', ')}] and tags: []):${apps.length}`,
     row([
@@ -177,14 +254,15 @@ function list(args) {
   process.stdout.write(out.join('\n') + '\n');
 }
 
-function status(id) {
-  connectLine();
-  const app = withState((state) => state.apps.find((a) => a.id === id));
+function status(id, log) {
+  const app = yarn.apps(STATE).find((a) => a.id === id);
   if (!app) {
     process.stdout.write(`Application with id '${id}' doesn't exist in RM or Timeline Server.\n`);
     process.exitCode = 255;
     return;
   }
+  log('INFO', HADOOP.configuration, 'resource-types.xml not found');
+  log('INFO', HADOOP.resourceUtils, "Unable to find 'resource-types.xml'.");
   const lines = [
     'Application Report : ',
     `\tApplication-Id : ${app.id}`,
@@ -199,34 +277,23 @@ function status(id) {
     `\tState : ${app.state}`,
     `\tFinal-State : ${app.finalStatus}`,
     `\tTracking-URL : ${trackingUrl(app)}`,
-    `\tRPC Port : ${app.state === 'RUNNING' ? 43211 : -1}`,
-    `\tAM Host : ${app.state === 'RUNNING' ? 'worker-3' : 'N/A'}`,
+    `\tRPC Port : ${hasAm(app) ? 43211 : -1}`,
+    `\tAM Host : ${hasAm(app) ? 'worker-3' : 'N/A'}`,
     '\tAggregate Resource Allocation : 123456 MB-seconds, 4567 vcore-seconds',
     '\tAggregate Resource Preempted : 0 MB-seconds, 0 vcore-seconds',
-    `\tLog Aggregation Status : ${LIVE.includes(app.state) ? 'NOT_START' : 'SUCCEEDED'}`,
+    '\tLog Aggregation Status : DISABLED',
     `\tDiagnostics : ${app.diagnostics}`,
     '\tUnmanaged Application : false',
     '\tApplication Node Label Expression : <Not set>',
     '\tAM container Node Label Expression : <DEFAULT_PARTITION>',
     '\tTimeoutType : LIFETIME\tExpiryTime : UNLIMITED\tRemainingTime : -1seconds',
+    '',
   ];
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-function kill(id) {
-  connectLine();
-  const outcome = withState((state, now) => {
-    const app = state.apps.find((a) => a.id === id);
-    if (!app) return 'unknown';
-    if (!LIVE.includes(app.state)) return 'finished';
-    Object.assign(app, {
-      state: 'KILLED',
-      finalStatus: 'KILLED',
-      finishTime: now,
-      diagnostics: `Application killed by user.`,
-    });
-    return 'killed';
-  });
+function kill(id, log) {
+  const outcome = yarn.kill(STATE, id);
   if (outcome === 'unknown') {
     process.stdout.write(`Application with id '${id}' doesn't exist in RM.\n`);
     process.exitCode = 255;
@@ -234,32 +301,42 @@ function kill(id) {
     process.stdout.write(`Application ${id} has already finished \n`);
   } else {
     process.stdout.write(`Killing application ${id}\n`);
-    log4j('INFO', 'impl.YarnClientImpl', `Killed application ${id}`);
+    log('INFO', HADOOP.yarnClient, `Killed application ${id}`);
   }
 }
 
-function sparkSubmit(args) {
+// --- spark-submit ---
+
+const SPARK_FLAGS = ['--verbose', '-v', '--supervise', '--help', '-h', '--version'];
+
+/** spark-submit's command line: options (every one but the flags takes a value), the app resource, its args. */
+function sparkArgs(args) {
+  const options = {};
   const conf = {};
-  let name;
-  let master;
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--name') name = args[++i];
-    else if (args[i] === '--master') master = args[++i];
-    else if (args[i] === '--conf') {
-      const [k, ...v] = String(args[++i]).split('=');
+  let i = 0;
+  for (; i < args.length && args[i].startsWith('-'); i++) {
+    if (SPARK_FLAGS.includes(args[i])) continue;
+    const [option, value] = [args[i], args[++i]];
+    if (option === '--conf' || option === '-c') {
+      const [k, ...v] = String(value).split('=');
       conf[k] = v.join('=');
-    } else if (
-      [
-        '--deploy-mode',
-        '--class',
-        '--queue',
-        '--num-executors',
-        '--executor-memory',
-        '--driver-memory',
-      ].includes(args[i])
-    )
-      i++;
+    } else options[option] = value;
   }
+  return { options, conf, resource: args[i] };
+}
+
+/** Spark's AM memory in cluster mode: the driver's, plus an overhead of 10% but at least 384 MB. */
+function amMemory(driverMemory = '1g') {
+  const [, n, unit] = /^(\d+)([kmgt]?)b?$/i.exec(driverMemory) || [driverMemory, '1', 'g'];
+  const mb = Number(n) * { k: 1 / 1024, m: 1, g: 1024, t: 1024 * 1024 }[unit.toLowerCase() || 'm'];
+  const overhead = Math.max(384, Math.floor(mb * 0.1));
+  return { total: Math.floor(mb) + overhead, overhead };
+}
+
+function sparkSubmit(args) {
+  const log = logger('spark');
+  const { options, conf, resource = '' } = sparkArgs(args);
+  const master = options['--master'] ?? conf['spark.master'];
   if (master === 'yarn' && !process.env.HADOOP_CONF_DIR && !process.env.YARN_CONF_DIR) {
     process.stderr.write(
       'Exception in thread "main" org.apache.spark.SparkException: When running with master \'yarn\' either HADOOP_CONF_DIR or YARN_CONF_DIR must be set in the environment.\n',
@@ -267,48 +344,114 @@ function sparkSubmit(args) {
     process.exitCode = 1;
     return;
   }
-  if (rmDown()) return;
-  name = name || 'Spark';
-  log4j('INFO', 'Client', 'Requesting a new application from cluster with 1 NodeManagers');
-  const id = withState((state, now) => {
-    const appId = `application_${state.clusterTimestamp}_${String(state.nextSeq++).padStart(4, '0')}`;
-    state.apps.push({
-      id: appId,
-      name,
-      type: 'SPARK',
-      user: process.env.USER || 'spark',
-      queue: 'default',
-      state: 'ACCEPTED',
-      finalStatus: 'UNDEFINED',
-      progress: 0,
-      startTime: now,
-      finishTime: 0,
-      diagnostics: '',
-      tags: (conf['spark.yarn.tags'] || '').toLowerCase(),
-    });
-    return appId;
-  });
-  log4j('INFO', 'Client', `Submitting application ${id} to ResourceManager`);
-  log4j('INFO', 'YarnClientImpl', `Submitted application ${id}`);
-  log4j('INFO', 'Client', `Application report for ${id} (state: ACCEPTED)`);
-  process.stderr.write(
-    `${['client token: N/A', 'diagnostics: AM container is launched, waiting for AM container to Register with RM', 'ApplicationMaster host: N/A', 'ApplicationMaster RPC port: -1', 'queue: default', 'start time: ' + Date.now(), 'final status: UNDEFINED', `tracking URL: http://rm-host:8088/proxy/${id}/`, `user: ${process.env.USER || 'spark'}`].map((l) => `\t ${l}`).join('\n')}\n`,
+  const tmp = [`/tmp/spark-${randomUUID()}`, `/tmp/spark-${randomUUID()}`];
+  const shutdown = () => {
+    log('INFO', 'org.apache.spark.util.ShutdownHookManager', 'Shutdown hook called');
+    for (const dir of tmp)
+      log('INFO', 'org.apache.spark.util.ShutdownHookManager', `Deleting directory ${dir}`);
+  };
+  process.stderr.write('WARNING: Using incubator modules: jdk.incubator.vector\n');
+  log(
+    'WARN',
+    'org.apache.hadoop.util.NativeCodeLoader',
+    'Unable to load native-hadoop library for your platform... using builtin-java classes where applicable',
   );
-  if (conf['spark.yarn.submit.waitAppCompletion'] === 'false') return;
-  // Without waitAppCompletion=false spark-submit stays until the app ends, as the real one does.
+  log('INFO', HADOOP.proxyProvider, CONNECTING);
+  process.stderr.write("Using Spark's default log4j profile: org/apache/spark/log4j2-defaults.properties\n");
+  const how = outage();
+  if (how) {
+    unreachable(how === 'down' ? 'fast-fail' : how, 'getNewApplication', log);
+    return shutdown();
+  }
+  const name = options['--name'] ?? conf['spark.app.name'] ?? options['--class'] ?? path.basename(resource);
+  const app = yarn.submit(STATE, { name, user: USER, tags: conf['spark.yarn.tags'] ?? '' });
+  const client = (level, message) => log(level, 'org.apache.spark.deploy.yarn.Client', message);
+  const am = amMemory(options['--driver-memory'] ?? conf['spark.driver.memory']);
+  log('INFO', HADOOP.configuration, 'resource-types.xml not found');
+  log('INFO', HADOOP.resourceUtils, "Unable to find 'resource-types.xml'.");
+  client(
+    'INFO',
+    'Verifying our application has not requested more than the maximum memory capability of the cluster (8192 MB per container)',
+  );
+  client(
+    'INFO',
+    `Will allocate AM container, with ${am.total} MB memory including ${am.overhead} MB overhead`,
+  );
+  client('INFO', 'Setting up container launch context for our AM');
+  client('INFO', 'Setting up the launch environment for our AM container');
+  client('INFO', 'Preparing resources for our AM container');
+  client(
+    'WARN',
+    'Neither spark.yarn.jars nor spark.yarn.archive} is set, falling back to uploading libraries under SPARK_HOME.',
+  );
+  const staging = `file:/home/${USER}/.sparkStaging/${app.id}`;
+  const libs = `__spark_libs__${randomDigits()}.zip`;
+  client('INFO', `Uploading resource file:${tmp[0]}/${libs} -> ${staging}/${libs}`);
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(resource) || resource.startsWith('file:')) {
+    const local = path.resolve(resource.replace(/^file:/, ''));
+    client('INFO', `Uploading resource file:${local} -> ${staging}/${path.basename(local)}`);
+  }
+  client(
+    'INFO',
+    `Uploading resource file:${tmp[0]}/__spark_conf__${randomDigits()}.zip -> ${staging}/__spark_conf__.zip`,
+  );
+  const security = (message) => log('INFO', 'org.apache.spark.SecurityManager', message);
+  security(`Changing view acls to: ${USER}`);
+  security(`Changing modify acls to: ${USER}`);
+  security(`Changing view acls groups to: ${USER}`);
+  security(`Changing modify acls groups to: ${USER}`);
+  security(
+    `SecurityManager: authentication disabled; ui acls disabled; users with view permissions: ${USER} groups with view permissions: EMPTY; users with modify permissions: ${USER}; groups with modify permissions: EMPTY; RPC SSL disabled`,
+  );
+  client('INFO', `Submitting application ${app.id} to ResourceManager`);
+  log('INFO', HADOOP.yarnClient, `Submitted application ${app.id}`);
+  report(client, app);
+  if (conf['spark.yarn.submit.waitAppCompletion'] !== 'false') awaitEnd(client, app);
+  shutdown();
+}
+
+function randomDigits() {
+  return String(Math.floor(Math.random() * 1e18));
+}
+
+/** Spark's application report: the state line, then the details (logged at every change of state). */
+function report(client, app) {
+  client('INFO', `Application report for ${app.id} (state: ${app.state})`);
+  client('INFO', '');
+  const details = [
+    'client token: N/A',
+    `diagnostics: ${app.diagnostics || 'N/A'}`,
+    `ApplicationMaster host: ${hasAm(app) ? 'worker-3' : 'N/A'}`,
+    `ApplicationMaster RPC port: ${hasAm(app) ? 43211 : -1}`,
+    `queue: ${app.queue}`,
+    `start time: ${app.startTime}`,
+    `final status: ${app.finalStatus}`,
+    `tracking URL: ${RM.web}/proxy/${app.id}/`,
+    `user: ${app.user}`,
+  ];
+  process.stderr.write(details.map((l) => `\t ${l}\n`).join(''));
+}
+
+/** Without waitAppCompletion=false spark-submit stays until the app ends, reporting every second. */
+function awaitEnd(client, submitted) {
+  let last = submitted;
   for (;;) {
-    sleepSync(500);
-    const app = withState((state) => state.apps.find((a) => a.id === id));
-    if (!LIVE.includes(app.state)) {
-      log4j('INFO', 'Client', `Application report for ${id} (state: ${app.state})`);
-      if (app.finalStatus !== 'SUCCEEDED') {
-        process.stderr.write(
-          `Exception in thread "main" org.apache.spark.SparkException: Application ${id} finished with failed status\n`,
-        );
-        process.exitCode = 1;
-      }
-      return;
+    yarn.sleepSync(1000);
+    const app = yarn.apps(STATE).find((a) => a.id === submitted.id);
+    if (app.state !== last.state) report(client, app);
+    last = app;
+    if (yarn.isLive(app.state)) continue;
+    let failure;
+    if (app.state === 'FAILED' || app.finalStatus === 'FAILED') {
+      if (app.diagnostics) client('ERROR', `Application diagnostics message: ${app.diagnostics}`);
+      failure = `Application ${app.id} finished with failed status`;
+    } else if (app.state === 'KILLED' || app.finalStatus === 'KILLED')
+      failure = `Application ${app.id} is killed`;
+    if (failure) {
+      process.stderr.write(`Exception in thread "main" org.apache.spark.SparkException: ${failure}\n`);
+      process.exitCode = 1;
     }
+    return;
   }
 }
 

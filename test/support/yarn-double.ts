@@ -1,5 +1,6 @@
 // Installs the yarn/spark-submit double (yarn-double.cjs) in a directory and lets tests read and change its
-// state the way the outside world would (an app killed by someone else, a ResourceManager going down).
+// state the way the outside world would (an app killed by someone else, a ResourceManager going down). The apps
+// are yarn-model.cjs's, read and changed through the same model the double uses.
 import {
   appendFileSync,
   chmodSync,
@@ -10,18 +11,20 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { withDirLock } from './dir-lock.js';
+import * as model from './yarn-model.cjs';
 
 const DOUBLE = join(__dirname, 'yarn-double.cjs');
 
-export interface DoubleApp {
-  id: string;
-  name: string;
-  state: string;
-  finalStatus: string;
-  startTime: number;
-  diagnostics: string;
-}
+export type DoubleApp = model.ModelApp;
+
+/**
+ * How the yarn client meets a ResourceManager it cannot reach (marker files the double looks for):
+ * - `down`: the double's long-standing answer, exit 255 after a one-line ConnectException. Not what Hadoop 3.4
+ *   prints; kept because a test asserts it.
+ * - `fast-fail`: as with a fast-fail client config: ~10 s of retries, a Java stack trace on stderr, exit 1.
+ * - `hang`: as with the default client config: retries for up to 15 minutes; the double waits until killed.
+ */
+export type RmOutage = 'down' | 'fast-fail' | 'hang';
 
 export interface DoubleCall {
   at: number;
@@ -73,17 +76,14 @@ export class YarnDouble {
     };
   }
 
+  /** Every app, as the double would report them now. */
   apps(): DoubleApp[] {
-    const file = join(this.stateDir, 'apps.json');
-    if (!existsSync(file)) return [];
-    return (JSON.parse(readFileSync(file, 'utf8')) as { apps: DoubleApp[] }).apps;
+    return model.apps(this.stateDir);
   }
 
   /** Live apps of that name (RUNNING/ACCEPTED/SUBMITTED as the double would report them now). */
   live(name: string): DoubleApp[] {
-    return this.apps().filter(
-      (a) => a.name === name && ['SUBMITTED', 'ACCEPTED', 'RUNNING'].includes(a.state),
-    );
+    return this.apps().filter((a) => a.name === name && model.isLive(a.state));
   }
 
   calls(filter?: (c: DoubleCall) => boolean): DoubleCall[] {
@@ -102,18 +102,6 @@ export class YarnDouble {
     return this.calls((c) => c.tool === 'spark-submit' && c.args.includes(name));
   }
 
-  /** Changes the state under the double's own lock. */
-  update(change: (apps: DoubleApp[]) => void): void {
-    withDirLock(this.stateDir, 'yarn double', () => {
-      const file = join(this.stateDir, 'apps.json');
-      const state = existsSync(file)
-        ? (JSON.parse(readFileSync(file, 'utf8')) as { apps: DoubleApp[] })
-        : { clusterTimestamp: 1700000000000, nextSeq: 1, apps: [] };
-      change(state.apps);
-      writeFileSync(file, JSON.stringify(state));
-    });
-  }
-
   /** An app dies on its own or is killed by someone else. */
   killFromOutside(
     id: string,
@@ -121,35 +109,20 @@ export class YarnDouble {
     finalStatus = 'FAILED',
     diagnostics = 'User class threw exception: java.lang.RuntimeException: boom',
   ) {
-    this.update((apps) => {
-      const app = apps.find((a) => a.id === id);
-      if (!app) throw new Error(`no app ${id}`);
-      Object.assign(app, { state, finalStatus, diagnostics, finishTime: Date.now() });
-    });
+    model.end(this.stateDir, id, { state, finalStatus, diagnostics });
   }
 
   /** An app somebody submitted by hand, RUNNING. */
   addRunning(name: string): string {
-    let id = '';
-    this.update((apps) => {
-      const seq = apps.length + 1000;
-      id = `application_1700000000000_${seq}`;
-      apps.push({
-        id,
-        name,
-        state: 'RUNNING',
-        finalStatus: 'UNDEFINED',
-        startTime: Date.now(),
-        diagnostics: '',
-        ...{ type: 'SPARK', user: 'ops', queue: 'default', progress: 0.1, finishTime: 0 },
-      });
-    });
-    return id;
+    return model.submit(this.stateDir, { name, state: 'RUNNING', user: 'ops' }).id;
   }
 
-  setRmDown(down: boolean): void {
-    const flag = join(this.stateDir, 'rm-down');
-    if (down) writeFileSync(flag, '');
-    else rmSync(flag, { force: true });
+  /** Takes the ResourceManager away (`how` the client meets that) or brings it back (every outage ends). */
+  setRmDown(down: boolean, how: RmOutage = 'down'): void {
+    for (const outage of ['down', 'fast-fail', 'hang'] as const) {
+      const marker = join(this.stateDir, `rm-${outage}`);
+      if (down && outage === how) writeFileSync(marker, '');
+      else rmSync(marker, { force: true });
+    }
   }
 }
