@@ -2,12 +2,7 @@
 // and Kappa's own. Installed once per process, before any Temporal connection.
 import { Runtime, type LogLevel, type LogMetadata, type Logger } from '@temporalio/worker';
 import pino from 'pino';
-
-export const Metric = {
-  appUp: 'kappa_app_up',
-  restarts: 'kappa_app_restarts_total',
-  pollSeconds: 'kappa_supervision_poll_seconds',
-} as const;
+import { Metric } from './common/metric-names.js';
 
 /** The Temporal logger interface on pino: one JSON object per line, with the SDK's fields (workflowId, …). */
 export function pinoLogger(level: string = process.env.KAPPA_LOG_LEVEL ?? 'info'): Logger {

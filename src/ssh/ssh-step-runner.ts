@@ -3,45 +3,45 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { durationMs } from '../common/duration.js';
 import { FailureType } from '../common/failures.js';
+import { LineSplitter, OutputTail, outputEnding } from '../common/output.js';
 import type { SshStep } from '../config/app-config.js';
 import type { StepContext, StepRunner } from '../ports.js';
 import { parseSparkSubmitAppId } from '../yarn/parse.js';
 import type { CommandRunner } from './command-runner.js';
 import { remoteCommand } from './remote-command.js';
 
-/** Characters of output kept in a step's result or failure. */
-export const OUTPUT_TAIL_CHARS = 4_000;
-
 export class SshStepRunner implements StepRunner<SshStep> {
   constructor(private readonly runner: CommandRunner) {}
 
   async run(step: SshStep, ctx: StepContext) {
     const command = remoteCommand(step);
-    let tail = '';
-    let partial = { stdout: '', stderr: '' };
+    const tail = new OutputTail();
+    // Whole lines to the worker log, as they come.
+    const lines = {
+      stdout: new LineSplitter((line) => ctx.log(line, { stream: 'stdout', host: step.host })),
+      stderr: new LineSplitter((line) => ctx.log(line, { stream: 'stderr', host: step.host })),
+    };
     const result = await this.runner.run(step.host, command, {
       timeoutMs: durationMs(step.timeout) + 5_000, // the activity's own timeout fires first, with a clearer error
       signal: ctx.signal,
       onOutput: (stream, text) => {
-        tail = (tail + text).slice(-OUTPUT_TAIL_CHARS);
-        // Whole lines to the worker log, as they come.
-        const lines = (partial[stream] + text).split('\n');
-        partial = { ...partial, [stream]: lines.pop() ?? '' };
-        for (const line of lines) ctx.log(line, { stream, host: step.host });
+        tail.append(text);
+        lines[stream].push(text);
       },
     });
-    for (const stream of ['stdout', 'stderr'] as const)
-      if (partial[stream]) ctx.log(partial[stream], { stream, host: step.host });
+    lines.stdout.flush();
+    lines.stderr.flush();
+    const outputTail = tail.toString();
     if (result.code !== 0) {
       const how = result.code === null ? 'was killed by a signal' : `exited with code ${result.code}`;
       throw ApplicationFailure.create({
         type: FailureType.StepFailed,
         nonRetryable: true,
-        message: `step "${ctx.stepName}" on ${step.host} ${how}${tail ? `; output ends:\n${tail.trimEnd().split('\n').slice(-10).join('\n')}` : ''}`,
-        details: [{ exitCode: result.code, outputTail: tail }],
+        message: `step "${ctx.stepName}" on ${step.host} ${how}${outputEnding('output ends', outputTail)}`,
+        details: [{ exitCode: result.code, outputTail }],
       });
     }
     const yarnAppId = parseSparkSubmitAppId(result.stdout + '\n' + result.stderr);
-    return yarnAppId ? { yarnAppId, outputTail: tail } : { outputTail: tail };
+    return yarnAppId ? { yarnAppId, outputTail } : { outputTail };
   }
 }

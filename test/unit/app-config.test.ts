@@ -427,7 +427,7 @@ describe('valid app configs', () => {
     );
     assert.ok(
       apps.some((a) => a.config.metadata.name === 'international-roaming'),
-      'the DESIGN.md example',
+      'the documented example',
     );
   });
 

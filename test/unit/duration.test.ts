@@ -4,7 +4,7 @@ import { formatDuration, parseDuration } from '../../src/common/duration.js';
 import { DURATION_PATTERN } from '../../src/config/fields.js';
 import { shellJoin, shellQuote } from '../../src/common/shell-quote.js';
 
-test('durations parse as DESIGN.md writes them', () => {
+test('durations parse as the configs write them', () => {
   assert.equal(parseDuration('1h30m'), 5_400_000);
   assert.equal(parseDuration('10s'), 10_000);
   assert.equal(parseDuration('250ms'), 250);

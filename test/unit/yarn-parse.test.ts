@@ -1,4 +1,4 @@
-// YARN and spark-submit output parsing, on text as the real tools print it (shared/facts/yarn-and-spark.md).
+// YARN and spark-submit output parsing, on text as the real tools print it (Hadoop 3.4 / Spark 4).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {

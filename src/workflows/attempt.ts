@@ -1,0 +1,97 @@
+// An attempt: the existing-instance check, the steps from `from`, then the wait for the app to show up in YARN.
+import { ApplicationFailure } from '@temporalio/workflow';
+import { durationMs } from '../common/duration.js';
+import { FailureType } from '../common/failures.js';
+import type { Step } from '../config/app-config.js';
+import type { YarnAppReport } from '../yarn/model.js';
+import { appearPollMs, awaitAppActivities, checkActivities, stepActivities } from './activity-options.js';
+import type { AppState } from './app-state.js';
+import { interruptible } from './interruptible.js';
+import { Phase } from '../common/phases.js';
+import { killApp, onFailure } from './restarts.js';
+import type { Next } from './types.js';
+
+/** The app found in YARN at the end of an attempt, and whether it was there before (adopted, not submitted). */
+interface Found {
+  report: YarnAppReport;
+  adopted: boolean;
+}
+
+export async function startAttempt(state: AppState, from: string, reason: string): Promise<Next> {
+  state.instance = undefined;
+  state.setPhase(Phase.Starting, reason);
+  const attempt = state.beginAttempt(from, reason);
+
+  const outcome = await interruptible(
+    () => runSteps(state, from, attempt),
+    () => state.pending !== undefined,
+  );
+  state.step = null;
+  if (outcome.kind === 'interrupted') {
+    state.endAttempt(attempt, state.pending?.kind === 'stop' ? 'stopped' : 'restarted');
+    return { kind: 'interrupted' };
+  }
+  if (outcome.kind === 'error') return onFailure(state, outcome.error, attempt);
+  const { report, adopted } = outcome.value;
+  state.instance = { appId: report.id };
+  state.endAttempt(attempt, adopted ? 'adopted' : 'running', { yarnAppId: report.id });
+  return { kind: 'supervise', appId: report.id, runningSince: Date.now() };
+}
+
+async function runSteps(state: AppState, from: string, attempt: number): Promise<Found> {
+  const { yarn } = state.config.spec;
+  const ref = state.appRef;
+  const existing = await checkActivities(durationMs(yarn.unreachableTimeout)).findLiveApps(ref);
+  state.heard();
+  if (existing.length > 0) {
+    const ids = existing.map((a) => a.id).join(', ');
+    if (yarn.onExisting === 'fail') {
+      throw ApplicationFailure.create({
+        type: FailureType.ExistingInstance,
+        nonRetryable: true,
+        message: `"${yarn.appName}" is already live on ${yarn.host} (${ids}) and onExisting is fail`,
+      });
+    }
+    if (yarn.onExisting === 'adopt') {
+      const [adopted, ...extra] = existing;
+      // Never two copies: an adopted app keeps running, any other instance of the name goes.
+      for (const app of extra) await killApp(state, app.id);
+      return { report: adopted!, adopted: true };
+    }
+    await killApp(state);
+  }
+
+  let submittedId: string | undefined;
+  for (const step of stepsFrom(state.config.spec.steps, from)) {
+    state.step = step.name;
+    const result = await stepActivities(durationMs((step.pod ?? step.ssh)!.timeout)).runStep({
+      ...ref,
+      revision: state.revision,
+      attempt,
+      step,
+    });
+    state.heard();
+    submittedId = result.yarnAppId ?? submittedId;
+  }
+  state.step = null;
+
+  const appearTimeoutMs = durationMs(yarn.appearTimeout);
+  const report = await awaitAppActivities(appearTimeoutMs).awaitApp({
+    ...ref,
+    appId: submittedId,
+    timeoutMs: appearTimeoutMs,
+    pollIntervalMs: appearPollMs(durationMs(yarn.pollInterval)),
+  });
+  state.heard();
+  return { report, adopted: false };
+}
+
+/** The steps from the one named `from` on (all of them when there is none of that name). */
+function stepsFrom(steps: Step[], from: string): Step[] {
+  return steps.slice(
+    Math.max(
+      0,
+      steps.findIndex((s) => s.name === from),
+    ),
+  );
+}

@@ -1,0 +1,99 @@
+// Supervision: the app runs on YARN; the poller reports when it ends or the edge node stops answering.
+import { ApplicationFailure, CancellationScope, sleep, workflowInfo } from '@temporalio/workflow';
+import { durationMs } from '../common/duration.js';
+import { FailureType } from '../common/failures.js';
+import { Phase } from '../common/phases.js';
+import type { YarnAppReport } from '../yarn/model.js';
+import { supervisionActivities } from './activity-options.js';
+import type { AppState } from './app-state.js';
+import { interruptible } from './interruptible.js';
+import { onFailure } from './restarts.js';
+import type { Next, Resume } from './types.js';
+
+export async function supervise(
+  state: AppState,
+  { appId, runningSince, degradedSince }: Extract<Resume, { kind: 'supervise' }>,
+): Promise<Next> {
+  const { yarn } = state.config.spec;
+  const instance = { appId, runningSince, degradedSince };
+  state.instance = instance;
+  state.setPhase(degradedSince === undefined ? Phase.Running : Phase.Degraded, appId);
+
+  const pollMs = durationMs(yarn.pollInterval);
+  const supervision = supervisionActivities(pollMs);
+  const work = async (): Promise<YarnAppReport> => {
+    const stopResetTimer = resetBudgetAfter(
+      state,
+      runningSince + durationMs(state.config.spec.restartPolicy.resetAfter),
+    );
+    try {
+      for (;;) {
+        const outcome = await supervision.superviseApp({
+          ...state.appRef,
+          kind: state.config.kind,
+          appId,
+          pollIntervalMs: pollMs,
+          unreachableTimeoutMs: durationMs(yarn.unreachableTimeout),
+          degradedSince: instance.degradedSince,
+        });
+        state.heard();
+        if (outcome.kind === 'ended') return outcome.report;
+        if (outcome.kind === 'unreachable') {
+          instance.degradedSince = outcome.since;
+          state.lastError = `edge node ${yarn.host} unreachable: ${outcome.error}`;
+          state.setPhase(Phase.Degraded, state.lastError);
+        } else {
+          instance.degradedSince = undefined;
+          state.setPhase(Phase.Running, `edge node ${yarn.host} answers again`);
+        }
+      }
+    } finally {
+      stopResetTimer();
+    }
+  };
+
+  const outcome = await interruptible(
+    work,
+    () => state.pending !== undefined || workflowInfo().continueAsNewSuggested,
+  );
+  if (outcome.kind === 'interrupted') {
+    return { kind: 'supervise', appId, runningSince, degradedSince: instance.degradedSince };
+  }
+  // The attempt that started this app ends with it.
+  const attempt = state.attemptOf(appId);
+  if (outcome.kind === 'error') return onFailure(state, outcome.error, attempt);
+  const report = outcome.value;
+  if (state.config.kind === 'BatchJob' && report.state === 'FINISHED' && report.finalStatus === 'SUCCEEDED') {
+    state.lastError = null;
+    if (attempt !== undefined) state.endAttempt(attempt, 'succeeded');
+    state.setPhase(Phase.Succeeded, `${report.id} FINISHED/SUCCEEDED`);
+    return { kind: 'finished' };
+  }
+  return onFailure(
+    state,
+    ApplicationFailure.create({
+      type: FailureType.AppEnded,
+      message: `YARN application ${report.id} ended ${report.state}/${report.finalStatus}${
+        report.diagnostics ? `: ${report.diagnostics}` : ''
+      }`,
+    }),
+    attempt,
+  );
+}
+
+/**
+ * A stable app earns a fresh budget after `resetAfter`, visible in `status` as soon as it does. Returns the
+ * function that cancels the timer.
+ */
+function resetBudgetAfter(state: AppState, resetAt: number): () => void {
+  const timer = new CancellationScope();
+  void timer
+    .run(async () => {
+      if (state.restarts === 0) return;
+      await sleep(Math.max(0, resetAt - Date.now()), { summary: 'resetAfter: restart budget resets' });
+      state.restarts = 0;
+      state.sync();
+    })
+    .catch(() => undefined);
+  return () => timer.cancel();
+}
