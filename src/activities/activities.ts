@@ -3,13 +3,14 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../common/failures.js';
 import { formatDuration, durationMs } from '../common/duration.js';
-import type { KappaDeps, StepContext, StepResult } from '../ports.js';
+import type { KappaDeps, StepContext } from '../ports.js';
 import { isLive, YarnUnavailableError, type YarnAppReport } from '../yarn/model.js';
 import type {
   AwaitAppInput,
   KillAppInput,
   KillAppResult,
   RunStepInput,
+  RunStepResult,
   SuperviseInput,
   SupervisionOutcome,
   AppRef,
@@ -44,10 +45,62 @@ export function createActivities(deps: KappaDeps) {
     return live.filter((app) => app.name === ref.appName);
   }
 
+  /** Asks YARN to kill each of `ids`, then waits until none of them is live. */
+  async function killAndConfirm(ref: AppRef, ids: ReadonlySet<string>): Promise<void> {
+    const ctx = Context.current();
+    for (const id of ids) {
+      ctx.log.info('killing YARN application', logFields(ref, { appId: id }));
+      await deps.yarn.kill(ref.host, id);
+    }
+    const started = Date.now();
+    for (;;) {
+      const stillLive = (await deps.yarn.listLive(ref.host)).filter((app) => ids.has(app.id));
+      if (stillLive.length === 0) return;
+      if (Date.now() - started > KILL_CONFIRM_TIMEOUT_MS) {
+        // Retryable: the next attempt kills again.
+        throw new Error(`still live after kill: ${stillLive.map((a) => `${a.id} (${a.state})`).join(', ')}`);
+      }
+      await sleepOrCancel(1_000);
+    }
+  }
+
+  /**
+   * Before a step runs again after a lost try (a dead worker, a dropped connection), what that try may have
+   * submitted is looked for, and adopted or killed by `onExisting`: a retry never submits blindly. A pod step
+   * that can reattach to its pod needs none of this: the pod submits once.
+   */
+  async function resolveLostTry(
+    input: RunStepInput,
+    canReattach: boolean,
+  ): Promise<RunStepResult | undefined> {
+    const ctx = Context.current();
+    if (ctx.info.attempt <= 1 || canReattach) return undefined;
+    const known = new Set(input.knownAppIds ?? []);
+    const found = (await findLiveApps(input)).filter((app) => !known.has(app.id));
+    if (found.length === 0) return undefined;
+    const onExisting = input.onExisting ?? 'adopt';
+    const ids = found.map((app) => app.id);
+    ctx.log.warn('a lost try of this step left the app live', logFields(input, { ids, onExisting }));
+    if (onExisting === 'fail') {
+      throw ApplicationFailure.create({
+        type: FailureType.ExistingInstance,
+        nonRetryable: true,
+        message: `step "${input.step.name}" was retried and found "${input.appName}" live on ${input.host} (${ids.join(', ')}), and onExisting is fail`,
+      });
+    }
+    if (onExisting === 'adopt') {
+      const [adopted, ...extra] = found;
+      if (extra.length > 0) await killAndConfirm(input, new Set(extra.map((app) => app.id)));
+      return { yarnAppId: adopted!.id, outputTail: '', adopted: true };
+    }
+    await killAndConfirm(input, new Set(ids));
+    return undefined;
+  }
+
   return {
     findLiveApps,
 
-    async runStep(input: RunStepInput): Promise<StepResult> {
+    async runStep(input: RunStepInput): Promise<RunStepResult> {
       const ctx = Context.current();
       const { step } = input;
       const runner = step.pod ? deps.steps.pod : deps.steps.ssh;
@@ -81,8 +134,16 @@ export function createActivities(deps: KappaDeps) {
           ctx.log.info(message, logFields(input, { step: step.name, ...fields }));
         },
       };
-      stepCtx.log('step started', { kind });
       try {
+        const previous = stepCtx.previousDetails as { pod?: string } | undefined;
+        const lost = await resolveLostTry(input, step.pod !== undefined && previous?.pod !== undefined);
+        if (lost) {
+          stepCtx.log('step not run again: adopted what its lost try submitted', {
+            yarnAppId: lost.yarnAppId,
+          });
+          return lost;
+        }
+        stepCtx.log('step started', { kind });
         const result = step.pod
           ? await deps.steps.pod!.run(step.pod, stepCtx)
           : await deps.steps.ssh!.run(step.ssh!, stepCtx);
@@ -161,6 +222,20 @@ export function createActivities(deps: KappaDeps) {
             if (input.degradedSince !== undefined) return { kind: 'reachable' };
             failedPolls = 0;
             firstFailureAt = undefined;
+            // The invariant, on every poll: no other live instance of the name beside the supervised one.
+            const extras = snapshot.apps.filter(
+              (app) => app.name === input.appName && app.id !== input.appId,
+            );
+            if (extras.length > 0) {
+              const onExisting = input.onExisting ?? 'kill';
+              ctx.log.warn(
+                'another live instance of the app',
+                logFields(input, { extras: extras.map((app) => app.id), onExisting }),
+              );
+              if (onExisting === 'fail') return { kind: 'extraInstances', apps: extras, killed: false };
+              for (const app of extras) await deps.yarn.kill(input.host, app.id);
+              return { kind: 'extraInstances', apps: extras, killed: true };
+            }
             if (snapshot.apps.some((app) => app.id === input.appId)) continue;
             let report: YarnAppReport | undefined;
             try {
@@ -206,27 +281,12 @@ export function createActivities(deps: KappaDeps) {
 
     /** Kills `appId` and any live app of the same name, then waits until none of them is live. */
     async killApp(input: KillAppInput): Promise<KillAppResult> {
-      const ctx = Context.current();
-      const ids = new Set((await findLiveApps(input)).map((app) => app.id));
+      const ids = new Set(input.only ? [] : (await findLiveApps(input)).map((app) => app.id));
       if (input.appId) ids.add(input.appId);
       const stopHeartbeats = keepHeartbeating(() => ({ killing: [...ids] }));
       try {
-        for (const id of ids) {
-          ctx.log.info('killing YARN application', logFields(input, { appId: id }));
-          await deps.yarn.kill(input.host, id);
-        }
-        const started = Date.now();
-        for (;;) {
-          const stillLive = (await deps.yarn.listLive(input.host)).filter((app) => ids.has(app.id));
-          if (stillLive.length === 0) return { killed: [...ids] };
-          if (Date.now() - started > KILL_CONFIRM_TIMEOUT_MS) {
-            // Retryable: the next attempt kills again.
-            throw new Error(
-              `still live after kill: ${stillLive.map((a) => `${a.id} (${a.state})`).join(', ')}`,
-            );
-          }
-          await sleepOrCancel(1_000);
-        }
+        await killAndConfirm(input, ids);
+        return { killed: [...ids] };
       } finally {
         stopHeartbeats();
       }

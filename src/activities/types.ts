@@ -1,5 +1,6 @@
 // What crosses the activity boundary. Workflows import these with `import type` only.
-import type { AppKind, Step } from '../config/app-config.js';
+import type { AppKind, OnExisting, Step } from '../config/app-config.js';
+import type { StepResult } from '../ports.js';
 import type { YarnAppReport } from '../yarn/model.js';
 
 /** Which app a call is about; carried into every log line. */
@@ -9,10 +10,22 @@ export interface AppRef {
   appName: string;
 }
 
+/** What to do with a live instance of the app's YARN name that Kappa did not expect (`spec.yarn.onExisting`). */
+export type OnExistingRule = (typeof OnExisting)[keyof typeof OnExisting];
+
 export interface RunStepInput extends AppRef {
   revision: number;
   attempt: number;
   step: Step;
+  /** Absent in inputs scheduled by older releases: then the config default, `adopt`. */
+  onExisting?: OnExistingRule;
+  /** Applications earlier steps of this attempt submitted: not left behind by a lost try of this step. */
+  knownAppIds?: string[];
+}
+
+export interface RunStepResult extends StepResult {
+  /** True when a retried step found what its lost try had submitted and took it instead of submitting again. */
+  adopted?: boolean;
 }
 
 export interface AwaitAppInput extends AppRef {
@@ -28,16 +41,25 @@ export interface SuperviseInput extends AppRef {
   unreachableTimeoutMs: number;
   /** Set while the edge node is unreachable: since when (epoch ms). */
   degradedSince?: number;
+  /** Absent in inputs scheduled by older releases: then extra instances are killed. */
+  onExisting?: OnExistingRule;
 }
 
 /** Why a supervision activity returned: the workflow acts on each and calls it again unless the app ended. */
 export type SupervisionOutcome =
   | { kind: 'ended'; report: YarnAppReport }
   | { kind: 'unreachable'; since: number; error: string }
-  | { kind: 'reachable' };
+  | { kind: 'reachable' }
+  /**
+   * A poll showed other live instances of the app's YARN name. Killed already, unless `onExisting` is `fail`:
+   * then the workflow decides.
+   */
+  | { kind: 'extraInstances'; apps: YarnAppReport[]; killed: boolean };
 
 export interface KillAppInput extends AppRef {
   appId?: string;
+  /** Kill `appId` alone, not the other live instances of the name. */
+  only?: boolean;
 }
 
 export interface KillAppResult {

@@ -14,6 +14,7 @@ import type {
   AttemptOutcome,
   AttemptRecord,
   CarriedState,
+  ExtraInstance,
   PendingRequest,
   Resume,
 } from './types.js';
@@ -146,6 +147,24 @@ export class AppState {
   attemptOf(appId: string): number | undefined {
     const last = this.attempts.at(-1);
     return last?.yarnAppId === appId ? last.attempt : undefined;
+  }
+
+  /** Notes other live instances of the name seen beside `appId`, on the attempt that brought it up. */
+  noteExtraInstances(appId: string, ids: string[], action: ExtraInstance['action']): void {
+    const attempt = this.attemptOf(appId);
+    const seenAt = new Date().toISOString();
+    const found = ids.map((yarnAppId) => ({ yarnAppId, seenAt, action }));
+    this.attempts = this.attempts.map((record) =>
+      record.attempt === attempt
+        ? { ...record, extraInstances: [...(record.extraInstances ?? []), ...found].slice(-ATTEMPTS_KEPT) }
+        : record,
+    );
+    log.warn(
+      `other live instance${ids.length === 1 ? '' : 's'} of the app beside ${appId}: ${ids.join(', ')} (${action})`,
+      {
+        app: this.name,
+      },
+    );
   }
 
   /** The latest attempt, if it has not ended. */

@@ -8,6 +8,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -23,8 +24,16 @@ import { deployUpdate, restartSignal, statusQuery, stopSignal } from './definiti
 import { backOff, handlePending, stop } from './restarts.js';
 import { supervise } from './supervision.js';
 import type { AppStatus, AppWorkflowInput, Next, Resume } from './types.js';
+import { checkWorkflowInput } from './workflow-input.js';
+
+/** Marks runs that check their own input (runs recorded before it replay unchanged). */
+const CHECKED_INPUT_PATCH = 'check-workflow-input';
 
 export async function appWorkflow(input: AppWorkflowInput): Promise<AppStatus> {
+  // A continued run carries a config its predecessor accepted: only a fresh start checks.
+  if (input?.carried === undefined && patched(CHECKED_INPUT_PATCH)) {
+    input = checkWorkflowInput(input, workflowInfo().workflowId);
+  }
   const state = new AppState(input);
   installHandlers(state);
   let next: Next = input.carried?.resume ?? { kind: 'start', from: state.firstStep, reason: 'deployed' };

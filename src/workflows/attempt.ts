@@ -62,6 +62,7 @@ async function runSteps(state: AppState, from: string, attempt: number): Promise
   }
 
   let submittedId: string | undefined;
+  let adopted = false;
   for (const step of stepsFrom(state.config.spec.steps, from)) {
     state.step = step.name;
     const result = await stepActivities(durationMs((step.pod ?? step.ssh)!.timeout)).runStep({
@@ -69,9 +70,12 @@ async function runSteps(state: AppState, from: string, attempt: number): Promise
       revision: state.revision,
       attempt,
       step,
+      onExisting: yarn.onExisting,
+      knownAppIds: submittedId ? [submittedId] : [],
     });
     state.heard();
     submittedId = result.yarnAppId ?? submittedId;
+    adopted ||= result.adopted === true;
   }
   state.step = null;
 
@@ -83,7 +87,7 @@ async function runSteps(state: AppState, from: string, attempt: number): Promise
     pollIntervalMs: appearPollMs(durationMs(yarn.pollInterval)),
   });
   state.heard();
-  return { report, adopted: false };
+  return { report, adopted };
 }
 
 /** The steps from the one named `from` on (all of them when there is none of that name). */

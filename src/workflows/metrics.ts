@@ -10,6 +10,13 @@ export function recordPhase(app: string, phase: Phase): void {
     .set(phase === Phase.Running ? 1 : 0, { app });
 }
 
+/** Other live instances of the app's YARN name found while it was supervised (`action`: killed | conflict). */
+export function recordExtraInstances(app: string, count: number, action: string): void {
+  metricMeter
+    .createCounter(Metric.extraInstances, '', 'Other live instances of the app found by supervision')
+    .add(count, { app, action });
+}
+
 export function recordRestart(app: string): void {
   metricMeter.createCounter(Metric.restarts, '', 'Automatic restarts of the app').add(1, { app });
 }

@@ -92,11 +92,16 @@ export async function stop(
   state.setPhase(Phase.Stopped, request.leaveRunning ? 'left running on YARN' : request.reason);
 }
 
-/** Kills `appId` and every other live instance of the app's YARN name. */
-export async function killApp(state: AppState, appId?: string): Promise<void> {
+/** Kills `appId` and every other live instance of the app's YARN name (with `only`, `appId` alone). */
+export async function killApp(
+  state: AppState,
+  appId?: string,
+  options: { only?: boolean } = {},
+): Promise<void> {
   await killActivities(durationMs(state.config.spec.yarn.unreachableTimeout)).killApp({
     ...state.appRef,
     appId,
+    ...(options.only ? { only: true } : {}),
   });
   state.heard();
 }

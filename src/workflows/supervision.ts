@@ -7,8 +7,12 @@ import type { YarnAppReport } from '../yarn/model.js';
 import { supervisionActivities } from './activity-options.js';
 import type { AppState } from './app-state.js';
 import { interruptible } from './interruptible.js';
-import { onFailure } from './restarts.js';
+import { recordExtraInstances } from './metrics.js';
+import { killApp, onFailure } from './restarts.js';
 import type { Next, Resume } from './types.js';
+
+/** How supervision of one instance ended: the app left the live states, or another instance must win. */
+type Watched = { kind: 'ended'; report: YarnAppReport } | { kind: 'conflict'; ids: string[] };
 
 export async function supervise(
   state: AppState,
@@ -21,7 +25,7 @@ export async function supervise(
 
   const pollMs = durationMs(yarn.pollInterval);
   const supervision = supervisionActivities(pollMs);
-  const work = async (): Promise<YarnAppReport> => {
+  const work = async (): Promise<Watched> => {
     const stopResetTimer = resetBudgetAfter(
       state,
       runningSince + durationMs(state.config.spec.restartPolicy.resetAfter),
@@ -35,9 +39,18 @@ export async function supervise(
           pollIntervalMs: pollMs,
           unreachableTimeoutMs: durationMs(yarn.unreachableTimeout),
           degradedSince: instance.degradedSince,
+          onExisting: yarn.onExisting,
         });
         state.heard();
-        if (outcome.kind === 'ended') return outcome.report;
+        if (outcome.kind === 'ended') return { kind: 'ended', report: outcome.report };
+        if (outcome.kind === 'extraInstances') {
+          const ids = outcome.apps.map((app) => app.id);
+          const action = outcome.killed ? 'killed' : 'conflict';
+          state.noteExtraInstances(appId, ids, action);
+          recordExtraInstances(state.name, ids.length, action);
+          if (!outcome.killed) return { kind: 'conflict', ids };
+          continue;
+        }
         if (outcome.kind === 'unreachable') {
           instance.degradedSince = outcome.since;
           state.lastError = `edge node ${yarn.host} unreachable: ${outcome.error}`;
@@ -62,7 +75,8 @@ export async function supervise(
   // The attempt that started this app ends with it.
   const attempt = state.attemptOf(appId);
   if (outcome.kind === 'error') return onFailure(state, outcome.error, attempt);
-  const report = outcome.value;
+  if (outcome.value.kind === 'conflict') return giveWay(state, appId, outcome.value.ids, attempt);
+  const { report } = outcome.value;
   if (state.config.kind === 'BatchJob' && report.state === 'FINISHED' && report.finalStatus === 'SUCCEEDED') {
     state.lastError = null;
     if (attempt !== undefined) state.endAttempt(attempt, 'succeeded');
@@ -79,6 +93,21 @@ export async function supervise(
     }),
     attempt,
   );
+}
+
+/**
+ * `onExisting: fail` and another instance of the name is live: Kappa's own instance goes, so there are never two,
+ * and the app fails at once (no restart can succeed while the other one runs).
+ */
+async function giveWay(state: AppState, appId: string, others: string[], attempt?: number): Promise<never> {
+  const { yarn } = state.config.spec;
+  const message = `"${yarn.appName}" is also live on ${yarn.host} as ${others.join(', ')} and onExisting is fail: killed ${appId}, the app fails`;
+  await killApp(state, appId, { only: true });
+  state.lastError = message;
+  if (attempt !== undefined) state.endAttempt(attempt, 'failed', { error: message });
+  state.instance = undefined;
+  state.setPhase(Phase.Failed, message);
+  throw ApplicationFailure.create({ type: FailureType.ExistingInstance, nonRetryable: true, message });
 }
 
 /**

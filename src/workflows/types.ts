@@ -32,6 +32,15 @@ export interface AttemptRecord {
   outcome?: AttemptOutcome;
   yarnAppId?: string;
   error?: string;
+  /** Other live instances of the app's YARN name that supervision found while this attempt's app ran. */
+  extraInstances?: ExtraInstance[];
+}
+
+export interface ExtraInstance {
+  yarnAppId: string;
+  seenAt: string;
+  /** `killed` by `onExisting: adopt | kill`; `conflict` with `onExisting: fail` (the app then fails). */
+  action: 'killed' | 'conflict';
 }
 
 export interface AppStatus {

@@ -96,3 +96,41 @@ test('SIGKILL during a step: another worker takes over and finished steps do not
   await appHandle(client, 'crash').signal(stopSignal, {});
   await appHandle(client, 'crash').result();
 });
+
+test('SIGKILL after the step submitted: the retried step adopts that app and submits nothing again', async () => {
+  const first = await startWorkerProcess();
+  await deployApp(
+    client,
+    TASK_QUEUE,
+    testApp('lost-submit', {
+      steps: [{ name: 'submit', script: ['submit-and-block', 'App-lost-submit', 'lost-submit'] }],
+    }),
+  );
+  await waitFor('the app submitted by the first worker', () => cluster.live('App-lost-submit').length === 1);
+  const [submitted] = cluster.live('App-lost-submit');
+  first.kill('SIGKILL');
+  await new Promise((r) => first.once('exit', r));
+
+  await startWorkerProcess();
+  const status = await waitForStatus(
+    client,
+    'lost-submit',
+    'Running after the retry',
+    (s) => s.phase === 'Running',
+    90_000,
+  );
+  assert.equal(status.yarnAppId, submitted!.id, "the lost try's app is the one supervised");
+  assert.equal(status.attempts.at(-1)?.outcome, 'adopted');
+  assert.equal(cluster.stepRuns('lost-submit', 'submit').length, 1, 'the step did not run again');
+  assert.equal(
+    cluster.events().filter((e) => e.type === 'submit' && e.app === 'App-lost-submit').length,
+    1,
+    'one submission in all',
+  );
+  assert.deepEqual(
+    cluster.live('App-lost-submit').map((a) => a.id),
+    [submitted!.id],
+  );
+  await appHandle(client, 'lost-submit').signal(stopSignal, {});
+  await appHandle(client, 'lost-submit').result();
+});

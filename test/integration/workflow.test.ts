@@ -343,6 +343,48 @@ describe('existing instances and failures', { concurrency: true }, () => {
     assert.equal(cluster.stepRuns('fail-existing', 'submit').length, 0);
   });
 
+  test('a copy started by hand while the app runs is killed at the next poll; the supervised one stays', async () => {
+    await deployApp(client, TASK_QUEUE, testApp('extra'));
+    const running = await runningApp('extra');
+    const extra = cluster.submit('App-extra');
+    await waitFor('the extra copy killed', () => cluster.live('App-extra').length === 1);
+    assert.deepEqual(
+      cluster.live('App-extra').map((a) => a.id),
+      [running.yarnAppId],
+    );
+    assert.equal(cluster.apps().find((a) => a.id === extra)?.state, 'KILLED');
+    const status = await queryStatus(client, 'extra');
+    assert.equal(status.phase, 'Running');
+    assert.equal(status.restarts, 0);
+    assert.deepEqual(
+      status.attempts.at(-1)?.extraInstances?.map((e) => [e.yarnAppId, e.action]),
+      [[extra, 'killed']],
+    );
+    assert.equal(cluster.stepRuns('extra', 'submit').length, 1, 'nothing resubmitted');
+    await appHandle(client, 'extra').signal(stopSignal, {});
+  });
+
+  test('onExisting fail: a copy started by hand makes Kappa kill its own instance and fail loudly', async () => {
+    await deployApp(client, TASK_QUEUE, testApp('extra-fail', { yarn: { onExisting: 'fail' } }));
+    const running = await runningApp('extra-fail');
+    const extra = cluster.submit('App-extra-fail');
+    assert.match(
+      await failureOf(appHandle(client, 'extra-fail').result()),
+      new RegExp(`also live on local as ${extra} and onExisting is fail: killed ${running.yarnAppId!}`),
+    );
+    assert.deepEqual(
+      cluster.live('App-extra-fail').map((a) => a.id),
+      [extra],
+      'only the copy started by hand is left',
+    );
+    const status = await queryStatus(client, 'extra-fail');
+    assert.equal(status.phase, 'Failed');
+    assert.deepEqual(
+      status.attempts.at(-1)?.extraInstances?.map((e) => [e.yarnAppId, e.action]),
+      [[extra, 'conflict']],
+    );
+  });
+
   test('a failing step uses the budget and its error is reported', async () => {
     await deployApp(
       client,

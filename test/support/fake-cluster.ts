@@ -12,6 +12,7 @@
  *   [submit-quietly, AppName]  submit without printing the id (the workflow must find it by name)
  *   [sleep, 2s]                take a while
  *   [block, marker]            wait until the test calls release(marker)
+ *   [submit-and-block, AppName, marker]  submit quietly, then wait like block
  *   [fail, 3]                  exit with code 3
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -153,6 +154,11 @@ export class FakeCluster implements YarnGateway {
           break;
         case 'block':
           await abortableWait(ctx.signal, () => existsSync(join(this.dir, `release-${arg}`)));
+          break;
+        case 'submit-and-block':
+          // spark-submit whose app YARN has accepted, still running (e.g. waiting on a slow upload's end).
+          this.submit(arg);
+          await abortableWait(ctx.signal, () => existsSync(join(this.dir, `release-${argv[2] ?? ''}`)));
           break;
         case 'fail':
           throw ApplicationFailure.create({
