@@ -350,4 +350,67 @@ describe('kappa CLI', { concurrency: true }, () => {
     await waitForStatus(client, 'tctl-app', 'Stopped', (s) => s.phase === 'Stopped');
     assert.deepEqual(cluster.live('App-tctl-app'), []);
   });
+  test('temporal workflow start with a hand-written config reaches Running; a bad one fails at once, naming the fields', async () => {
+    // As the README shows it: the YAML written as JSON, nothing defaulted by hand.
+    const config = {
+      apiVersion: 'kappa/v1',
+      kind: 'StreamingApp',
+      metadata: { name: 'hand-app' },
+      spec: {
+        yarn: { host: 'local', appName: 'App-hand-app' },
+        steps: [{ name: 'submit', ssh: { host: 'local', command: ['submit', 'App-hand-app'] } }],
+      },
+    };
+    const start = (id: string, input: unknown) =>
+      temporalCli(
+        'workflow',
+        'start',
+        '--type',
+        'appWorkflow',
+        '--task-queue',
+        'kappa',
+        '--workflow-id',
+        id,
+        '--input',
+        JSON.stringify(input),
+      );
+    await start('kappa/hand-app', config);
+    const running = await waitForStatus(client, 'hand-app', 'Running', (s) => s.phase === 'Running');
+    assert.deepEqual(
+      cluster.live('App-hand-app').map((a) => a.id),
+      [running.yarnAppId],
+    );
+    const status = await kappa('status', 'hand-app', '--json');
+    assert.equal((JSON.parse(status.stdout) as { phase: string }).phase, 'Running');
+    assert.equal((await kappa('stop', 'hand-app')).code, 0);
+
+    const bad = { ...config, metadata: { name: 'hand-bad' }, spec: { yarn: { host: 'local' }, steps: [] } };
+    await start('kappa/hand-bad', { config: bad });
+    const failure = await client.workflow
+      .getHandle('kappa/hand-bad')
+      .result()
+      .then(
+        () => 'completed',
+        (err: Error & { cause?: Error & { type?: string; nonRetryable?: boolean } }) =>
+          `${err.cause?.type} ${String(err.cause?.nonRetryable)} ${err.cause?.message}`,
+      );
+    assert.match(failure, /^InvalidConfig true invalid workflow input: /);
+    assert.match(failure, /config\.spec\.yarn\.appName: /);
+    assert.match(failure, /config\.spec\.steps: /);
+    const history = await client.workflow.getHandle('kappa/hand-bad').fetchHistory();
+    const taskFailures = (history.events ?? []).filter((e) => e.workflowTaskFailedEventAttributes);
+    assert.equal(taskFailures.length, 0, 'no workflow task failed: the workflow itself failed');
+
+    await start('kappa/not-its-name', config);
+    assert.match(
+      await client.workflow
+        .getHandle('kappa/not-its-name')
+        .result()
+        .then(
+          () => 'completed',
+          (err: Error & { cause?: Error }) => err.cause?.message ?? '',
+        ),
+      /workflow id "kappa\/not-its-name" does not match metadata.name "hand-app"/,
+    );
+  });
 });
