@@ -13,9 +13,18 @@
  *   rm-fast-fail  as with a fast-fail client config: 9 retries a second apart, a ConnectException stack trace on
  *                 stderr, nothing on stdout, exit 1 (spark-submit: the same after its start-up lines)
  *   rm-hang       as with the default client config, which retries for up to 15 minutes: retry lines on stderr
- *                 until the process is killed
+ *                 until the process is killed, or until the marker is gone (the ResourceManager is back): then the
+ *                 call carries on and answers, as the client's next retry would
  *   rm-down       yarn: the double's older answer, three retry lines and a one-line ConnectException, exit 255
  *                 (the real client never exits 255 here; a test asserts this answer); spark-submit: as fast-fail
+ * Two more markers change what the tools do:
+ *   garbage-list  `yarn application -list` prints something that is not an application list on stdout (what a
+ *                 broken wrapper script or a client pointed at the wrong service might print) and exits 0
+ *   submit-linger spark-submit stays for the number of milliseconds the file holds after YARN accepted the app,
+ *                 logging an application report every second, before its shutdown hook (as a slow client does):
+ *                 a submission interrupted then has its app in YARN already
+ * Like the JVM, whose System.err swallows a broken pipe, the double does not die when its output pipe closes (the
+ * SSH connection dropped): it runs on until it ends or is killed.
  * Where it differs from the real tools on purpose: the application jar is taken as present (never read), and
  * spark-submit without HADOOP_CONF_DIR/YARN_CONF_DIR prints only the exception line (the real one adds the JVM's
  * start-up warning before it and the stack after it).
@@ -119,10 +128,17 @@ const CONNECT_EXCEPTION = [
 
 /** Which ResourceManager outage a marker file asks for, if any. */
 function outage() {
-  return ['fast-fail', 'hang', 'down'].find((how) => fs.existsSync(path.join(STATE, `rm-${how}`)));
+  return ['fast-fail', 'hang', 'down'].find((how) => marked(`rm-${how}`));
 }
 
-/** The client cannot reach the ResourceManager while calling `rpc`: exits with a code, or never (hang). */
+function marked(marker) {
+  return fs.existsSync(path.join(STATE, marker));
+}
+
+/**
+ * The client cannot reach the ResourceManager while calling `rpc`: exits with a code, or (hang) retries until
+ * killed or until the ResourceManager is back, then returns true: the call goes on.
+ */
 function unreachable(how, rpc, log) {
   const retryPolicy = 'RetryUpToMaximumCountWithFixedSleep(maxRetries=10, sleepTime=1000 MILLISECONDS)';
   const ipcRetry = (i) =>
@@ -132,10 +148,11 @@ function unreachable(how, rpc, log) {
       `Retrying connect to server: ${RM.address}. Already tried ${i} time(s); retry policy is ${retryPolicy}`,
     );
   if (how === 'hang') {
-    for (let i = 0; ; i = (i + 1) % 10) {
+    for (let i = 0; marked('rm-hang'); i = (i + 1) % 10) {
       yarn.sleepSync(1000);
       ipcRetry(i);
     }
+    return true;
   }
   if (how === 'down') {
     for (let i = 0; i < 3; i++) ipcRetry(i);
@@ -198,8 +215,9 @@ function yarnApplication(args) {
   const states = op === '-list' ? listStates(args.slice(2)) : undefined;
   if (op === '-list' && !states) return;
   const how = outage();
-  if (how) return unreachable(how, op === '-list' ? 'getApplications' : 'getApplicationReport', log);
-  if (op === '-list') list(states);
+  if (how && !unreachable(how, op === '-list' ? 'getApplications' : 'getApplicationReport', log)) return;
+  if (op === '-list' && marked('garbage-list')) garbage();
+  else if (op === '-list') list(states);
   else if (op === '-status') status(args[2], log);
   else kill(args[2], log);
 }
@@ -252,6 +270,18 @@ function list(states) {
     ),
   ];
   process.stdout.write(out.join('\n') + '\n');
+}
+
+/** Exit 0 and no list: a login banner, as printed by a wrapper script or a shell profile gone wrong. */
+function garbage() {
+  process.stdout.write(
+    [
+      '*******************************************************************',
+      '* Authorized use only. This edge node is monitored.               *',
+      '* Maintenance window: Saturday 02:00-04:00 UTC                    *',
+      '*******************************************************************',
+    ].join('\n') + '\n',
+  );
 }
 
 function status(id, log) {
@@ -359,10 +389,7 @@ function sparkSubmit(args) {
   log('INFO', HADOOP.proxyProvider, CONNECTING);
   process.stderr.write("Using Spark's default log4j profile: org/apache/spark/log4j2-defaults.properties\n");
   const how = outage();
-  if (how) {
-    unreachable(how === 'down' ? 'fast-fail' : how, 'getNewApplication', log);
-    return shutdown();
-  }
+  if (how && !unreachable(how === 'down' ? 'fast-fail' : how, 'getNewApplication', log)) return shutdown();
   const name = options['--name'] ?? conf['spark.app.name'] ?? options['--class'] ?? path.basename(resource);
   const app = yarn.submit(STATE, { name, user: USER, tags: conf['spark.yarn.tags'] ?? '' });
   const client = (level, message) => log(level, 'org.apache.spark.deploy.yarn.Client', message);
@@ -407,7 +434,20 @@ function sparkSubmit(args) {
   log('INFO', HADOOP.yarnClient, `Submitted application ${app.id}`);
   report(client, app);
   if (conf['spark.yarn.submit.waitAppCompletion'] !== 'false') awaitEnd(client, app);
+  linger(client, app);
   shutdown();
+}
+
+/** With a submit-linger marker: the app's state every second for that many milliseconds. */
+function linger(client, submitted) {
+  const file = path.join(STATE, 'submit-linger');
+  if (!fs.existsSync(file)) return;
+  const until = Date.now() + Number(fs.readFileSync(file, 'utf8').trim() || 0);
+  while (Date.now() < until) {
+    yarn.sleepSync(Math.min(1000, until - Date.now()));
+    const app = yarn.apps(STATE).find((a) => a.id === submitted.id);
+    client('INFO', `Application report for ${app.id} (state: ${app.state})`);
+  }
 }
 
 function randomDigits() {
@@ -460,6 +500,7 @@ function main() {
     process.stderr.write('yarn double: YARN_DOUBLE_STATE is not set\n');
     process.exit(2);
   }
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const [tool, ...args] = process.argv.slice(2);
   fs.appendFileSync(path.join(STATE, 'calls.log'), JSON.stringify({ at: Date.now(), tool, args }) + '\n');
   if (tool === 'yarn') yarnApplication(args);

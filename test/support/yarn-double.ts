@@ -11,6 +11,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import type { AppConfig } from '../../src/config/app-config.js';
+import { formatIssue } from '../../src/config/issues.js';
+import { validateAppConfig } from '../../src/config/validate-app.js';
 import * as model from './yarn-model.cjs';
 
 const DOUBLE = join(__dirname, 'yarn-double.cjs');
@@ -22,7 +25,8 @@ export type DoubleApp = model.ModelApp;
  * - `down`: the double's long-standing answer, exit 255 after a one-line ConnectException. Not what Hadoop 3.4
  *   prints; kept because a test asserts it.
  * - `fast-fail`: as with a fast-fail client config: ~10 s of retries, a Java stack trace on stderr, exit 1.
- * - `hang`: as with the default client config: retries for up to 15 minutes; the double waits until killed.
+ * - `hang`: as with the default client config: retries for up to 15 minutes; the double waits until killed or
+ *   until the outage ends, then answers.
  */
 export type RmOutage = 'down' | 'fast-fail' | 'hang';
 
@@ -76,6 +80,29 @@ export class YarnDouble {
     };
   }
 
+  /**
+   * A StreamingApp `name` supervised on `host` whose one step (submitStep) submits `appName`: quick to notice
+   * and restart (1 s backoff), patient with an edge node that is away (10 min).
+   */
+  streamingApp(
+    name: string,
+    appName: string,
+    { pollInterval = '500ms', maxRestarts = 3, host = 'edge-1' } = {},
+  ): AppConfig {
+    const result = validateAppConfig({
+      apiVersion: 'kappa/v1',
+      kind: 'StreamingApp',
+      metadata: { name },
+      spec: {
+        yarn: { host, appName, pollInterval, unreachableTimeout: '10m', appearTimeout: '30s' },
+        restartPolicy: { maxRestarts, backoff: { initial: '1s', factor: 2, max: '5s' } },
+        steps: [{ name: 'submit', ssh: this.submitStep(appName, host) }],
+      },
+    });
+    if (!result.ok) throw new Error(result.issues.map(formatIssue).join('\n'));
+    return result.config;
+  }
+
   /** Every app, as the double would report them now. */
   apps(): DoubleApp[] {
     return model.apps(this.stateDir);
@@ -117,12 +144,24 @@ export class YarnDouble {
     return model.submit(this.stateDir, { name, state: 'RUNNING', user: 'ops' }).id;
   }
 
+  /** `yarn application -list` prints something that is not a list, and exits 0 (until turned off). */
+  setGarbageList(on: boolean): void {
+    this.mark('garbage-list', on ? '' : undefined);
+  }
+
+  /** spark-submit stays `ms` after YARN accepted the app (undefined: exits right away, as it normally does). */
+  setSubmitLinger(ms: number | undefined): void {
+    this.mark('submit-linger', ms === undefined ? undefined : String(ms));
+  }
+
+  private mark(marker: string, content: string | undefined): void {
+    if (content === undefined) rmSync(join(this.stateDir, marker), { force: true });
+    else writeFileSync(join(this.stateDir, marker), content);
+  }
+
   /** Takes the ResourceManager away (`how` the client meets that) or brings it back (every outage ends). */
   setRmDown(down: boolean, how: RmOutage = 'down'): void {
-    for (const outage of ['down', 'fast-fail', 'hang'] as const) {
-      const marker = join(this.stateDir, `rm-${outage}`);
-      if (down && outage === how) writeFileSync(marker, '');
-      else rmSync(marker, { force: true });
-    }
+    for (const outage of ['down', 'fast-fail', 'hang'] as const)
+      this.mark(`rm-${outage}`, down && outage === how ? '' : undefined);
   }
 }
