@@ -1,6 +1,8 @@
 // Running shell command lines on a host: over SSH (one pooled connection per host) or, for `local`, on the
-// worker's own host. Either way a cancelled or timed-out command takes its whole process group down.
+// worker's own host. Either way a cancelled or timed-out command takes its whole process group down, and so does
+// the end of the worker process (see remote-wrapper.ts).
 import { spawn } from 'node:child_process';
+import { withWatchdog } from './remote-wrapper.js';
 
 export interface CommandOptions {
   timeoutMs: number;
@@ -74,11 +76,20 @@ export function watchCommand(options: CommandOptions, stop: (error: Error) => vo
   };
 }
 
-/** Runs commands with `sh -c` on this host, each in its own process group. */
+/**
+ * Runs commands with `sh -c` on this host, each in its own process group, under the watchdog of
+ * remote-wrapper.ts: its stdin is a pipe from this process that nothing writes to, closed once the command has
+ * exited, or by the kernel when this process dies, and then the group is ended if the command still runs.
+ */
 export class LocalCommandRunner implements CommandRunner {
   run(_host: string, command: string, options: CommandOptions): Promise<CommandResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn('sh', ['-c', command], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('sh', ['-c', withWatchdog(command, KILL_GRACE_MS)], {
+        detached: true,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      child.stdin.on('error', () => undefined); // never written to
+      child.once('exit', () => child.stdin.destroy()); // reaped: the watchdog may go
       const stdout = new OutputBuffer();
       const stderr = new OutputBuffer();
       let failure: Error | undefined;

@@ -13,6 +13,7 @@ import {
   watchCommand,
 } from './command-runner.js';
 import { checkHostKey, knownKeyTypes, parseKnownHosts } from './known-hosts.js';
+import { remoteWrapper, takePidMarker } from './remote-wrapper.js';
 
 export interface SshPoolOptions {
   connectTimeoutMs?: number;
@@ -22,9 +23,6 @@ export interface SshPoolOptions {
   /** Passphrases come from the environment: KAPPA_SSH_PASSPHRASE_<HOST> or KAPPA_SSH_PASSPHRASE. */
   env?: NodeJS.ProcessEnv;
 }
-
-/** The first stderr line of every remote command: the session's process group, for killing it on cancel. */
-const PID_MARKER = 'KAPPA_PGID=';
 
 export class SshPool implements CommandRunner {
   private readonly hosts = new Map<string, SshHost>();
@@ -218,10 +216,10 @@ class SshHost {
   }
 
   private exec(client: Client, command: string, options: CommandOptions): Promise<CommandResult> {
-    // `$$` is the session leader's pid, so it names the process group of everything the command starts.
-    const wrapped = `echo ${PID_MARKER}$$ >&2; ${command}`;
+    // The channel's stdin stays open and silent until the session ends (never `channel.end()`): its closing is
+    // what tells the remote watchdog that the connection dropped (see remote-wrapper.ts).
     return new Promise((resolve, reject) => {
-      client.exec(wrapped, (err, channel: ClientChannel) => {
+      client.exec(remoteWrapper(command, KILL_GRACE_MS), (err, channel: ClientChannel) => {
         if (err) {
           this.client = undefined;
           client.end();
@@ -271,13 +269,9 @@ class SshHost {
         });
         channel.stderr.on('data', (text: string) => {
           if (pgid === undefined) {
-            stderrHead += text;
-            const newline = stderrHead.indexOf('\n');
-            if (newline < 0) return;
-            const first = stderrHead.slice(0, newline);
-            text = stderrHead.slice(newline + 1);
-            pgid = first.startsWith(PID_MARKER) ? first.slice(PID_MARKER.length).trim() : '';
-            if (!first.startsWith(PID_MARKER)) text = `${first}\n${text}`;
+            const marker = takePidMarker((stderrHead += text));
+            if (!marker) return;
+            ({ pgid, rest: text } = marker);
             if (failure) killRemote('TERM');
             if (text === '') return;
           }

@@ -1,15 +1,20 @@
 // SSH, ssh steps and the yarn CLI gateway against a real OpenSSH sshd on loopback and the yarn double.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { remoteCommand } from '../../src/ssh/remote-command.js';
 import { SshStepRunner } from '../../src/ssh/ssh-step-runner.js';
 import { YarnUnavailableError } from '../../src/yarn/model.js';
 import { shellJoin } from '../../src/common/shell-quote.js';
-import { HostCommandRunner, HostUnreachableError, type CommandRunner } from '../../src/ssh/command-runner.js';
+import {
+  HostCommandRunner,
+  HostUnreachableError,
+  KILL_GRACE_MS,
+  type CommandRunner,
+} from '../../src/ssh/command-runner.js';
 import { SshPool } from '../../src/ssh/ssh-pool.js';
 import { YarnCli } from '../../src/yarn/yarn-cli.js';
 import { Sshd } from '../support/sshd.js';
@@ -85,14 +90,89 @@ describe('ssh', () => {
         timeoutMs: 60_000,
         signal: controller.signal,
       });
-      await waitFor(
-        'the remote command to start',
-        () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '',
-      );
-      const pid = readFileSync(pidFile, 'utf8').trim();
+      const pid = await pidIn(pidFile);
       controller.abort(new Error('cancelled by test'));
       await assert.rejects(running, /cancelled by test/);
-      await waitFor(`process ${pid} to end`, () => !isAlive(pid), 10_000);
+      await waitFor(`process ${pid} to end`, () => !isRunning(pid), 10_000);
+    });
+  }
+
+  test('a dropped connection ends the remote commands: TERM at once, KILL after the grace time', async (t) => {
+    const own = new SshPool({ 'edge-1': await sshd.hostConfig(double.yarn) });
+    const plainFile = join(work, 'cut-plain');
+    const stubbornFile = join(work, 'cut-stubborn');
+    try {
+      // The pids are of children in the session's process group, not of the session leader.
+      const runs = [
+        own.run('edge-1', `sh -c 'sleep 300 & echo $! > ${plainFile}; echo started; wait'`, {
+          timeoutMs: 60_000,
+        }),
+        own.run('edge-1', `sh -c 'trap "" TERM; sleep 300 & echo $! > ${stubbornFile}; wait'`, {
+          timeoutMs: 60_000,
+        }),
+      ];
+      const [plain, stubborn] = [await pidIn(plainFile), await pidIn(stubbornFile)];
+      const cut = Date.now();
+      cutConnection(own, 'edge-1');
+      for (const run of runs) await assert.rejects(run, /connection lost while the command ran/);
+      await waitFor(`process ${plain} to end`, () => !isRunning(plain), 5_000);
+      const termMs = Date.now() - cut;
+      assert.ok(isRunning(stubborn), 'a command that ignores TERM has the grace time');
+      await waitFor(`process ${stubborn} to end`, () => !isRunning(stubborn), KILL_GRACE_MS + 10_000);
+      const killMs = Date.now() - cut;
+      assert.ok(killMs >= KILL_GRACE_MS, `KILL after ${killMs} ms`);
+      t.diagnostic(`after the cut: TERMed within ${termMs} ms, KILLed within ${killMs} ms`);
+    } finally {
+      own.close();
+    }
+  });
+
+  for (const host of ['edge-1', 'local']) {
+    test(`a worker killed with SIGKILL takes its running command with it (${host})`, async (t) => {
+      const pidFile = join(work, `holder-${host}`);
+      const holder = spawn(process.execPath, ['--import', 'tsx', '-e', HOLDER], {
+        cwd: join(__dirname, '..', '..'),
+        env: {
+          ...process.env,
+          KAPPA_TEST_HOSTS: JSON.stringify({ 'edge-1': await sshd.hostConfig(double.yarn) }),
+          KAPPA_TEST_HOST: host,
+          KAPPA_TEST_COMMAND: `sh -c 'sleep 300 & echo $! > ${pidFile}; echo started; wait'`,
+        },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      const exited = new Promise((r) => holder.once('exit', r));
+      try {
+        const pid = await pidIn(pidFile);
+        const killed = Date.now();
+        holder.kill('SIGKILL');
+        await waitFor(`process ${pid} to end`, () => !isRunning(pid), 5_000);
+        t.diagnostic(`ended ${Date.now() - killed} ms after the SIGKILL`);
+      } finally {
+        holder.kill('SIGKILL');
+        await exited;
+      }
+    });
+
+    test(`a command that ends by itself keeps what it left behind (${host})`, async () => {
+      const result = await runner.run(host, 'nohup sleep 30 >/dev/null 2>&1 & echo $!', {
+        timeoutMs: 10_000,
+      });
+      assert.equal(result.code, 0, result.stderr);
+      const pid = result.stdout.trim();
+      try {
+        await new Promise((r) => setTimeout(r, 1_500)); // the watchdog acts within milliseconds
+        assert.ok(isRunning(pid), 'the nohup child still runs');
+      } finally {
+        if (isRunning(pid)) process.kill(Number(pid), 'SIGKILL');
+      }
+    });
+
+    test(`exit codes and signal deaths come through unchanged (${host})`, async () => {
+      const run = (command: string) => runner.run(host, command, { timeoutMs: 10_000 });
+      assert.equal((await run('exit 7')).code, 7);
+      assert.equal((await run("sh -c 'exit 3'")).code, 3);
+      assert.equal((await run('kill -TERM $$')).code, null, 'killed by a signal');
+      assert.equal((await run('read line || echo eof')).stdout, 'eof\n', 'stdin is /dev/null');
     });
   }
 
@@ -288,11 +368,39 @@ describe('yarn gateway', () => {
   });
 });
 
-function isAlive(pid: string): boolean {
+/** A process holding a connection (or running a local command), for killing it with SIGKILL. */
+const HOLDER = `
+const { SshPool } = require('./src/ssh/ssh-pool.ts');
+const { HostCommandRunner } = require('./src/ssh/command-runner.ts');
+const runner = new HostCommandRunner(new SshPool(JSON.parse(process.env.KAPPA_TEST_HOSTS)));
+runner.run(process.env.KAPPA_TEST_HOST, process.env.KAPPA_TEST_COMMAND, { timeoutMs: 600000 });
+`;
+
+function pidIn(file: string): Promise<string> {
+  return waitFor(
+    `a pid in ${file}`,
+    () => (existsSync(file) && readFileSync(file, 'utf8').trim()) || undefined,
+  );
+}
+
+/** Cuts the TCP connection to a host without an SSH disconnect, as a dead network or a killed worker does. */
+function cutConnection(pool: SshPool, host: string): void {
+  const hosts = (pool as unknown as { hosts: Map<string, { client?: { _sock?: Socket } }> }).hosts;
+  const socket = hosts.get(host)?.client?._sock;
+  assert.ok(socket, `no connection to ${host}`);
+  socket.destroy();
+}
+
+/** Exists and is no zombie (an orphan's zombie lasts until init reaps it, which may take a while). */
+function isRunning(pid: string): boolean {
   try {
     process.kill(Number(pid), 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return !existsSync('/proc/self/stat'); // gone just now, or no /proc to tell a zombie by
   }
 }
