@@ -48,7 +48,8 @@ const NAMED_PATTERNS = new Map<string | undefined, { type: string; key: string }
 ]);
 
 /**
- * What each field means, for fields whose schema has no description (a note here wins over a description).
+ * What each field means, for fields whose schema has no description (a note here wins over a description). Fields
+ * with limits (src/config/limits.ts) have their meaning and limits in the schema's description instead.
  * Types, bounds and defaults are not repeated here: they come from the schema.
  */
 const FIELD_NOTES: Record<string, string> = {
@@ -65,22 +66,10 @@ const FIELD_NOTES: Record<string, string> = {
     "The edge node whose `yarn` CLI Kappa uses: a key of the worker config's `hosts`, or `local` (the worker's own host).",
   'spec.yarn.appName':
     'The YARN application name (`spark-submit --name`): how Kappa finds the app, and live copies of it, in YARN.',
-  'spec.yarn.pollInterval':
-    'How often YARN is polled while supervising; must be greater than 0. One `yarn application -list` per host and interval serves every app there.',
-  'spec.yarn.unreachableTimeout':
-    'How long the edge node or its `yarn` CLI may fail before supervision fails and the restart policy decides. Until then the phase is `Degraded` and nothing is restarted.',
   'spec.yarn.onExisting':
     'A live instance of `appName` found before the steps run (first start and every restart): `adopt` it (extra copies are killed), `kill` it, or `fail` the attempt.',
-  'spec.yarn.appearTimeout':
-    'How long the app may take to show up in YARN after the steps (by the id `spark-submit` printed, else by name).',
   'spec.restartPolicy': 'What happens when the app ends or a step fails.',
-  'spec.restartPolicy.maxRestarts':
-    'Automatic restarts before giving up (phase `Failed`, failure `RestartBudgetExhausted`); 0: never restart.',
   'spec.restartPolicy.backoff': 'The wait before restart _n_: `initial × factor^(n-1)`, capped at `max`.',
-  'spec.restartPolicy.backoff.initial': 'The wait before the first restart.',
-  'spec.restartPolicy.backoff.factor': 'Multiplies the wait for each further restart.',
-  'spec.restartPolicy.backoff.max': 'The longest wait; must be at least `initial`.',
-  'spec.restartPolicy.resetAfter': 'Running this long resets the restart count, and so the backoff.',
   'spec.restartPolicy.from':
     'The step a restart re-runs from (must name a step); default: the first step. A deploy of a changed config always starts at the first step.',
   'spec.schedule':
@@ -127,7 +116,6 @@ const FIELD_NOTES: Record<string, string> = {
     'The same fields as `initContainers[]`. Native sidecars: they start first, run beside the build and the main container, and are stopped after it; a crash-looping one fails the step.',
   'spec.steps[].pod.sharedVolume':
     'An `emptyDir` mounted at this absolute path in every container: how the build hands the jar to the main container.',
-  'spec.steps[].pod.timeout': "The step's limit (also the pod's `activeDeadlineSeconds`).",
   'spec.steps[].pod.keepPod':
     'After the step: `never` keep the pod, keep it `onFailure`, or `always`. A cancelled step deletes its pod regardless.',
   'spec.steps[].ssh':
@@ -139,8 +127,6 @@ const FIELD_NOTES: Record<string, string> = {
     'A shell script, run with `sh -e -c` on the host. Exactly one of `command`, `script`.',
   'spec.steps[].ssh.env':
     'Environment variables for the command (`env NAME=value …`); secret-looking names are refused as for pods.',
-  'spec.steps[].ssh.timeout':
-    "The step's limit; a cancelled or timed-out command's process group gets SIGTERM, then SIGKILL after 5s.",
 
   // --- worker config ---
   temporal: 'Where the worker and the CLI find Temporal (see Reaching Temporal for what overrides it).',
@@ -168,12 +154,6 @@ const FIELD_NOTES: Record<string, string> = {
   local: "The worker's own host, for `host: local`.",
   'local.yarnCommand': "The yarn CLI on the worker's host.",
   metrics: 'The Prometheus endpoint.',
-  'metrics.port': 'Serves `/metrics` on this port on all interfaces; 0 turns it off.',
-  maxConcurrentActivities:
-    'Activity slots. Every supervised app holds one for as long as it runs, so this caps the apps per worker.',
-  maxCachedWorkflows:
-    'Workflows kept in memory between events (about 2 MB each); default: sized by the SDK from the heap. An evicted app is replayed from its history on its next event.',
-  shutdownGraceTime: 'How long a stopping worker lets running activities finish or clean up.',
 };
 
 /** Arrays whose items have exactly the fields of another array's items: listed once, at the first. */

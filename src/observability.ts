@@ -1,8 +1,11 @@
 // Observability for a worker process: JSON logs (pino) and a Prometheus endpoint with the Temporal SDK's metrics
 // and Kappa's own. Installed once per process, before any Temporal connection.
+import { createServer } from 'node:net';
 import { Runtime, type LogLevel, type LogMetadata, type Logger } from '@temporalio/worker';
 import pino from 'pino';
 import { Metric } from './common/metric-names.js';
+import type { ConfigIssue } from './config/issues.js';
+import type { WorkerConfig } from './config/worker-config.js';
 
 /** The Temporal logger interface on pino: one JSON object per line, with the SDK's fields (workflowId, …). */
 export function pinoLogger(level: string = process.env.KAPPA_LOG_LEVEL ?? 'info'): Logger {
@@ -30,14 +33,82 @@ export function pinoLogger(level: string = process.env.KAPPA_LOG_LEVEL ?? 'info'
   };
 }
 
-/** JSON logs and, with a port, Prometheus metrics on 0.0.0.0:<port>/metrics. */
-export function installRuntime(metricsPort: number): void {
-  Runtime.install({
-    logger: pinoLogger(),
-    ...(metricsPort > 0
-      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${metricsPort}` } } } }
-      : {}),
+type MetricsConfig = WorkerConfig['metrics'];
+
+/** `host:port` as a socket address: IPv6 in brackets. */
+function socketAddress(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Where the metrics are served, for people: `:9464` on every interface, else `127.0.0.1:9464`; undefined when off. */
+export function metricsAddress({ port, bindAddress }: MetricsConfig): string | undefined {
+  if (port === 0) return undefined;
+  return bindAddress === '0.0.0.0' ? `:${port}` : socketAddress(bindAddress, port);
+}
+
+/**
+ * Why the metrics endpoint could not listen, as a problem with the worker config, or undefined when it can. Tried
+ * by listening and closing at once: the SDK's own error ("Failed to start prometheus metrics exporter") names
+ * neither the port nor the setting.
+ */
+export async function metricsProblem(metrics: MetricsConfig): Promise<ConfigIssue | undefined> {
+  if (metrics.port === 0) return undefined;
+  const err = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+    const server = createServer();
+    server.once('error', resolve);
+    server.listen({ host: metrics.bindAddress, port: metrics.port, exclusive: true }, () =>
+      server.close(() => resolve(undefined)),
+    );
   });
+  return err && metricsIssue(metrics, err);
+}
+
+/** A failure to listen on the metrics port, in the worker config's terms. */
+function metricsIssue({ port, bindAddress }: MetricsConfig, err: NodeJS.ErrnoException): ConfigIssue {
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return {
+        path: ['metrics', 'port'],
+        message: `${port} is in use on ${bindAddress} (another kappa worker?); give each worker on a host its own metrics.port, or set it to 0 to turn metrics off`,
+      };
+    case 'EACCES':
+      return {
+        path: ['metrics', 'port'],
+        message: `${port} on ${bindAddress}: permission denied (ports below 1024 need privileges); choose a port from 1024 up`,
+      };
+    case 'EADDRNOTAVAIL':
+      return { path: ['metrics', 'bindAddress'], message: `${bindAddress} is not an address of this host` };
+    default:
+      return {
+        path: ['metrics', 'port'],
+        message: `cannot listen on ${socketAddress(bindAddress, port)}: ${err.message}`,
+      };
+  }
+}
+
+/**
+ * JSON logs and, unless `metrics.port` is 0, Prometheus metrics on `metrics.bindAddress`. Returns a problem with
+ * the worker config when the metrics endpoint cannot start (a port taken since metricsProblem looked).
+ */
+export function installRuntime(metrics: MetricsConfig): ConfigIssue | undefined {
+  try {
+    Runtime.install({
+      logger: pinoLogger(),
+      ...(metrics.port > 0
+        ? {
+            telemetryOptions: {
+              metrics: { prometheus: { bindAddress: socketAddress(metrics.bindAddress, metrics.port) } },
+            },
+          }
+        : {}),
+    });
+    return undefined;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (metrics.port === 0 || !/metrics exporter/i.test(message)) throw err;
+    const code = /in use/i.test(message) ? 'EADDRINUSE' : undefined;
+    return metricsIssue(metrics, Object.assign(new Error(message), { code }));
+  }
 }
 
 /** Records each `yarn application -list` on the runtime's meter. */

@@ -9,10 +9,12 @@ import { durationMs } from './common/duration.js';
 import {
   loadWorkerConfig,
   temporalSettings,
+  workerConfigError,
   type TemporalConnectionSettings,
   type WorkerConfig,
 } from './config/worker-config.js';
-import { installRuntime, pollRecorder } from './observability.js';
+import { ConfigError, formatLocated } from './config/yaml-source.js';
+import { installRuntime, metricsAddress, metricsProblem, pollRecorder } from './observability.js';
 import { connectionOptions } from './temporal/connection.js';
 
 export const WORKFLOWS_PATH = join(__dirname, 'workflows');
@@ -56,9 +58,13 @@ export async function createKappaWorker(
   return { worker, connection };
 }
 
-/** Runs a worker until SIGINT/SIGTERM, then lets running activities finish or clean up (graceful shutdown). */
+/**
+ * Runs a worker until SIGINT/SIGTERM, then lets running activities finish or clean up (graceful shutdown). A
+ * metrics port another process holds (a second worker on the host) is a ConfigError naming `metrics.port`.
+ */
 export async function runWorker(config: WorkerConfig, settings: TemporalConnectionSettings): Promise<void> {
-  installRuntime(config.metrics.port);
+  const problem = (await metricsProblem(config.metrics)) ?? installRuntime(config.metrics);
+  if (problem) throw workerConfigError(config, problem);
   const deps = productionDeps(config, pollRecorder());
   const { worker, connection } = await createKappaWorker({
     settings,
@@ -67,9 +73,9 @@ export async function runWorker(config: WorkerConfig, settings: TemporalConnecti
     maxConcurrentActivities: config.maxConcurrentActivities,
     maxCachedWorkflows: config.maxCachedWorkflows,
   });
-  const metrics = config.metrics.port > 0 ? `; metrics on :${config.metrics.port}/metrics` : '';
+  const metrics = metricsAddress(config.metrics);
   console.error(
-    `kappa worker: task queue ${settings.taskQueue} on ${settings.address} (namespace ${settings.namespace})${metrics}`,
+    `kappa worker: task queue ${settings.taskQueue} on ${settings.address} (namespace ${settings.namespace})${metrics ? `; metrics on ${metrics}/metrics` : ''}`,
   );
   try {
     await worker.run();
@@ -83,7 +89,11 @@ export async function runWorker(config: WorkerConfig, settings: TemporalConnecti
 if (require.main === module) {
   const config = loadWorkerConfig();
   runWorker(config, temporalSettings(config)).catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
+    if (!(err instanceof ConfigError)) {
+      console.error(err);
+      process.exit(1);
+    }
+    for (const issue of err.issues) console.error(formatLocated(issue));
+    process.exit(2); // config errors, as in the CLI
   });
 }

@@ -1,11 +1,30 @@
 // The app config (docs/configuration.md): one schema for loading, the `deploy` update and the JSON Schema.
 import { z } from 'zod';
-import { dns1123Label, dns1123Subdomain, duration, envVarName, hostName, nonEmptyString } from './fields.js';
+import {
+  boundedDuration,
+  dns1123Label,
+  dns1123Subdomain,
+  envVarName,
+  hostName,
+  limitsText,
+  nonEmptyString,
+  type DurationLimits,
+} from './fields.js';
+import { APP_DURATION_LIMITS as LIMITS, BACKOFF_FACTOR, MAX_RESTARTS } from './limits.js';
 
 export const API_VERSION = 'kappa/v1';
 
 /** A host from the worker config, or `local` for the worker's own host. */
 export const hostRef = hostName('must be a host name from the worker config, or "local"');
+
+/**
+ * A duration of an app config: 0 and values above the maximum are refused here, everywhere; values below the
+ * minimum by the rules stage when RuleContext.minimums is set (`kappa validate`, `kappa deploy`).
+ */
+const appDuration = (limits: DurationLimits) => boundedDuration(limits, { enforceMin: false });
+
+/** A field's meaning followed by its limits, for the JSON Schema and docs/configuration.md. */
+const withLimits = (meaning: string, limits: DurationLimits) => `${meaning} ${limitsText(limits)}`;
 
 const env = z.record(envVarName, z.string()).describe('Environment variables (values are strings)');
 
@@ -47,7 +66,11 @@ export const podStepSchema = z.strictObject({
     .string()
     .regex(/^\/[^\s]*$/, 'must be an absolute path')
     .default('/artifacts'),
-  timeout: duration.default('30m'),
+  timeout: appDuration(LIMITS.podStepTimeout)
+    .default('30m')
+    .describe(
+      withLimits("The step's limit (also the pod's `activeDeadlineSeconds`).", LIMITS.podStepTimeout),
+    ),
   keepPod: z.enum(KeepPod).default('onFailure'),
 });
 
@@ -61,7 +84,14 @@ export const sshStepSchema = z
       .describe('argv: each element is shell-quoted'),
     script: nonEmptyString.optional().describe('A shell script, run with `sh -e` on the host'),
     env: env.optional(),
-    timeout: duration.default('10m'),
+    timeout: appDuration(LIMITS.sshStepTimeout)
+      .default('10m')
+      .describe(
+        withLimits(
+          "The step's limit; a cancelled or timed-out command's process group gets SIGTERM, then SIGKILL after 5s.",
+          LIMITS.sshStepTimeout,
+        ),
+      ),
   })
   .superRefine((ssh, ctx) => {
     if ((ssh.command === undefined) === (ssh.script === undefined)) {
@@ -86,24 +116,69 @@ export const OnExisting = { adopt: 'adopt', kill: 'kill', fail: 'fail' } as cons
 export const yarnSchema = z.strictObject({
   host: hostRef,
   appName: nonEmptyString.describe('The YARN application name (spark-submit --name)'),
-  pollInterval: duration.default('10s'),
-  unreachableTimeout: duration.default('15m'),
+  pollInterval: appDuration(LIMITS.pollInterval)
+    .default('10s')
+    .describe(
+      withLimits(
+        'How often YARN is polled while supervising. One `yarn application -list` per host and interval serves every app there.',
+        LIMITS.pollInterval,
+      ),
+    ),
+  unreachableTimeout: appDuration(LIMITS.unreachableTimeout)
+    .default('15m')
+    .describe(
+      withLimits(
+        'How long the edge node or its `yarn` CLI may fail before supervision fails and the restart policy decides (meanwhile the app is `Degraded`, not restarted). Also at least twice `pollInterval`.',
+        LIMITS.unreachableTimeout,
+      ),
+    ),
   onExisting: z.enum(OnExisting).default('adopt'),
-  appearTimeout: duration
+  appearTimeout: appDuration(LIMITS.appearTimeout)
     .default('5m')
-    .describe('How long to wait for the app to show up in YARN after the steps'),
+    .describe(
+      withLimits(
+        'How long the app may take to show up in YARN after the steps (by the id `spark-submit` printed, else by name).',
+        LIMITS.appearTimeout,
+      ),
+    ),
 });
 
 export const restartPolicySchema = z.strictObject({
-  maxRestarts: z.int().min(0).default(5),
+  maxRestarts: z
+    .int()
+    .min(0)
+    .max(MAX_RESTARTS.max, `expected number <= ${MAX_RESTARTS.max}: ${MAX_RESTARTS.why}`)
+    .default(5)
+    .describe(
+      `Automatic restarts before giving up (phase \`Failed\`, failure \`RestartBudgetExhausted\`); 0: never restart. At most ${MAX_RESTARTS.max}: ${MAX_RESTARTS.why}.`,
+    ),
   backoff: z
     .strictObject({
-      initial: duration.default('30s'),
-      factor: z.number().min(1).default(2),
-      max: duration.default('10m'),
+      initial: appDuration(LIMITS.backoffInitial)
+        .default('30s')
+        .describe(withLimits('The wait before the first restart.', LIMITS.backoffInitial)),
+      factor: z
+        .number()
+        .min(1)
+        // Refined rather than .max(), so the generated type stays `number ≥ 1`; the limit is in the description.
+        .refine(
+          (f) => f <= BACKOFF_FACTOR.max,
+          `expected number <= ${BACKOFF_FACTOR.max}: ${BACKOFF_FACTOR.why}`,
+        )
+        .default(2)
+        .describe(
+          `Multiplies the wait for each further restart. At most ${BACKOFF_FACTOR.max}: ${BACKOFF_FACTOR.why}.`,
+        ),
+      max: appDuration(LIMITS.backoffMax)
+        .default('10m')
+        .describe(withLimits('The longest wait; at least `initial`.', LIMITS.backoffMax)),
     })
     .prefault({}),
-  resetAfter: duration.default('1h'),
+  resetAfter: appDuration(LIMITS.resetAfter)
+    .default('1h')
+    .describe(
+      withLimits('Running this long resets the restart count, and so the backoff.', LIMITS.resetAfter),
+    ),
   from: dns1123Label.optional().describe('Step to re-run from; default: the first step'),
 });
 

@@ -56,7 +56,7 @@ export function fromZodIssues(issues: readonly z.core.$ZodIssue[]): ConfigIssue[
           message:
             'options' in issue && Array.isArray(issue.options)
               ? `expected ${issue.options.map((v) => JSON.stringify(v)).join(' | ')}`
-              : issue.message,
+              : unionMismatch(issue),
         });
         break;
       case 'invalid_key': {
@@ -69,6 +69,20 @@ export function fromZodIssues(issues: readonly z.core.$ZodIssue[]): ConfigIssue[
     }
   }
   return out;
+}
+
+/** A value that fits none of a union's types (`cpu: .inf`): what the types are, and what it is. */
+function unionMismatch(issue: z.core.$ZodIssueInvalidUnion): string {
+  const firsts = issue.errors.map((branch) => branch[0]);
+  const types = firsts.filter(
+    (i): i is z.core.$ZodIssueInvalidType => i?.code === 'invalid_type' && i.path.length === 0,
+  );
+  if (types.length > 0 && types.length === firsts.length) {
+    const received = /received (.+)$/.exec(types[0]!.message)?.[1];
+    const expected = [...new Set(types.map((t) => t.expected))].join(' or ');
+    return `expected ${expected}${received ? `, received ${received}` : ''}`;
+  }
+  return firsts[0]?.message.replace(/^Invalid input: /, '') ?? 'not an allowed value';
 }
 
 function tooSmall(issue: z.core.$ZodIssueTooSmall): string {

@@ -3,19 +3,31 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AppConfig } from './app-config.js';
 import { validateAppConfig, type RuleContext } from './validate-app.js';
-import { ConfigError, readYamlFile, type LocatedIssue } from './yaml-source.js';
+import { ConfigError, parseYaml, readYamlFile, type LocatedIssue, type YamlSource } from './yaml-source.js';
 
 export interface LoadedApp {
   file: string;
   config: AppConfig;
 }
 
-/** Loads and validates one app config file; throws ConfigError naming file, line, column and path. */
+/**
+ * Loads and validates one app config file, as `kappa validate` and `kappa deploy` do: with the minimums
+ * (RuleContext.minimums). Throws ConfigError naming file, line, column and path.
+ */
 export function loadAppFile(file: string, context: RuleContext = {}): LoadedApp {
-  const source = readYamlFile(file);
-  const result = validateAppConfig(source.value, context);
+  return loadAppSource(readYamlFile(file), context);
+}
+
+/** loadAppFile on a text already read; `file` names it in errors. */
+export function loadAppText(file: string, text: string, context: RuleContext = {}): LoadedApp {
+  return loadAppSource(parseYaml(file, text), context);
+}
+
+/** With the minimums (RuleContext.minimums) unless `context` turns them off. */
+function loadAppSource(source: YamlSource, context: RuleContext): LoadedApp {
+  const result = validateAppConfig(source.value, { minimums: true, ...context });
   if (!result.ok) throw new ConfigError(result.issues.map((issue) => source.locate(issue)));
-  return { file, config: result.config };
+  return { file: source.file, config: result.config };
 }
 
 /** Expands directories into their `.yaml`/`.yml` files, sorted, so `kappa validate config/apps` works. */

@@ -1,14 +1,24 @@
 // Config checking in three stages: schema (zod, which also fills defaults), then the rules no schema can say.
-// Pure, so the workflow's `deploy` validator runs exactly what `kappa validate` runs.
+// Pure, so the workflow's `deploy` validator runs what `kappa validate` runs (all but the minimums, which need
+// RuleContext.minimums).
 import { durationMs } from '../common/duration.js';
 import { appConfigSchema, type AppConfig } from './app-config.js';
-import { formatPath, fromZodIssues, type ConfigIssue } from './issues.js';
+import { outsideLimits, type DurationLimits } from './fields.js';
+import { formatPath, fromZodIssues, type ConfigIssue, type ConfigPath } from './issues.js';
+import { APP_DURATION_LIMITS as LIMITS } from './limits.js';
 
 export type AppValidation = { ok: true; config: AppConfig } | { ok: false; issues: ConfigIssue[] };
 
 export interface RuleContext {
   /** Host names from the worker config; when given, every host an app names must be one of them. */
   knownHosts?: readonly string[];
+  /**
+   * Also refuse what makes no sense for a real cluster: durations below their minimum (limits.ts: a poll more
+   * often than every second, …) and an unreachableTimeout shorter than two polls. `kappa validate` and
+   * `kappa deploy` set it (loadAppFile). The workflow's deploy validator and the tests do not, so tests can poll
+   * every 250 ms; the schema's own limits (greater than 0, at most the maximum) hold everywhere.
+   */
+  minimums?: boolean;
 }
 
 export function validateAppConfig(raw: unknown, context: RuleContext = {}): AppValidation {
@@ -48,9 +58,7 @@ function checkRules(config: AppConfig, context: RuleContext): ConfigIssue[] {
       message: `must be at least backoff.initial (${restartPolicy.backoff.initial})`,
     });
   }
-  if (durationMs(spec.yarn.pollInterval) === 0) {
-    issues.push({ path: ['spec', 'yarn', 'pollInterval'], message: 'must be greater than 0' });
-  }
+  if (context.minimums) issues.push(...belowMinimums(config));
 
   const checkHost = (host: string, path: (string | number)[]) => {
     if (host === 'local' || context.knownHosts === undefined || context.knownHosts.includes(host)) return;
@@ -107,5 +115,43 @@ function checkRules(config: AppConfig, context: RuleContext): ConfigIssue[] {
     }
   });
 
+  return issues;
+}
+
+/** Durations below their minimum, and an unreachableTimeout shorter than two polls. */
+function belowMinimums({ spec }: AppConfig): ConfigIssue[] {
+  const fields: [string, DurationLimits, ConfigPath][] = [
+    [spec.yarn.pollInterval, LIMITS.pollInterval, ['spec', 'yarn', 'pollInterval']],
+    [spec.yarn.unreachableTimeout, LIMITS.unreachableTimeout, ['spec', 'yarn', 'unreachableTimeout']],
+    [spec.yarn.appearTimeout, LIMITS.appearTimeout, ['spec', 'yarn', 'appearTimeout']],
+    [
+      spec.restartPolicy.backoff.initial,
+      LIMITS.backoffInitial,
+      ['spec', 'restartPolicy', 'backoff', 'initial'],
+    ],
+    [spec.restartPolicy.backoff.max, LIMITS.backoffMax, ['spec', 'restartPolicy', 'backoff', 'max']],
+    [spec.restartPolicy.resetAfter, LIMITS.resetAfter, ['spec', 'restartPolicy', 'resetAfter']],
+    ...spec.steps.map((step, i): [string, DurationLimits, ConfigPath] =>
+      step.pod
+        ? [step.pod.timeout, LIMITS.podStepTimeout, ['spec', 'steps', i, 'pod', 'timeout']]
+        : [step.ssh!.timeout, LIMITS.sshStepTimeout, ['spec', 'steps', i, 'ssh', 'timeout']],
+    ),
+  ];
+  const issues: ConfigIssue[] = [];
+  for (const [text, limits, path] of fields) {
+    const message = outsideLimits(durationMs(text), limits);
+    if (message !== undefined) issues.push({ path, message });
+  }
+  const { pollInterval, unreachableTimeout } = spec.yarn;
+  const unreachableMs = durationMs(unreachableTimeout);
+  if (
+    unreachableMs >= durationMs(LIMITS.unreachableTimeout.min) &&
+    unreachableMs < 2 * durationMs(pollInterval)
+  ) {
+    issues.push({
+      path: ['spec', 'yarn', 'unreachableTimeout'],
+      message: `must be at least twice yarn.pollInterval (${pollInterval}): two failed polls make the edge node count as unreachable`,
+    });
+  }
   return issues;
 }

@@ -2,6 +2,7 @@
 // the environment and `temporal.toml` profiles the `temporal` CLI reads too, then from this file (see
 // temporalSettings).
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import {
   loadClientConfigProfile,
@@ -11,9 +12,17 @@ import {
 } from '@temporalio/envconfig';
 import { z } from 'zod';
 import { TASK_QUEUE } from '../common/temporal-names.js';
-import { dns1123Label, dns1123Subdomain, duration, hostName, nonEmptyString } from './fields.js';
-import { fromZodIssues } from './issues.js';
-import { ConfigError, readYamlFile } from './yaml-source.js';
+import {
+  boundedDuration,
+  dns1123Label,
+  dns1123Subdomain,
+  hostName,
+  limitsText,
+  nonEmptyString,
+} from './fields.js';
+import { fromZodIssues, type ConfigIssue } from './issues.js';
+import { WORKER_LIMITS } from './limits.js';
+import { ConfigError, readYamlFile, type LocatedIssue } from './yaml-source.js';
 
 const hostSchema = z.strictObject({
   host: nonEmptyString,
@@ -53,16 +62,53 @@ export const workerConfigSchema = z.strictObject({
     .default({}),
   /** Apps and steps with `host: local` run on the worker's own host. */
   local: z.strictObject({ yarnCommand: nonEmptyString.default('yarn') }).prefault({}),
-  metrics: z.strictObject({ port: z.int().min(0).max(65535).default(9464) }).prefault({}),
-  /** Activity slots: every supervised app holds one for as long as it runs, so this caps the apps per worker. */
-  maxConcurrentActivities: z.int().min(10).default(5000),
-  /**
-   * Workflows kept in memory between events (the SDK sizes it from the heap when unset). Each cached app costs
-   * about 2 MB; an evicted one is replayed from its short history when its next event comes.
-   */
-  maxCachedWorkflows: z.int().min(0).optional(),
-  /** How long a stopping worker lets running activities finish or clean up. */
-  shutdownGraceTime: duration.default('30s'),
+  metrics: z
+    .strictObject({
+      port: z
+        .int()
+        .min(0)
+        .max(65535)
+        .default(9464)
+        .describe(
+          'Serves `/metrics` on this port; 0 turns it off. Each worker on a host needs its own port: a port in use stops the worker at start.',
+        ),
+      bindAddress: z
+        .string()
+        .refine((address) => isIP(address) !== 0, 'must be an IP address such as 0.0.0.0, 127.0.0.1 or ::')
+        .default('0.0.0.0')
+        .describe(
+          'The address `/metrics` listens on: `0.0.0.0` (every IPv4 interface), `::` (every interface), `127.0.0.1` (this host only), or one interface.',
+        ),
+    })
+    .prefault({}),
+  maxConcurrentActivities: z
+    .int()
+    .min(WORKER_LIMITS.maxConcurrentActivities.min)
+    .max(
+      WORKER_LIMITS.maxConcurrentActivities.max,
+      `expected number <= ${WORKER_LIMITS.maxConcurrentActivities.max}: ${WORKER_LIMITS.maxConcurrentActivities.why}`,
+    )
+    .default(5000)
+    .describe(
+      `Activity slots. Every supervised app holds one for as long as it runs, so this caps the apps per worker. At most ${WORKER_LIMITS.maxConcurrentActivities.max}: ${WORKER_LIMITS.maxConcurrentActivities.why}.`,
+    ),
+  maxCachedWorkflows: z
+    .int()
+    .min(0)
+    .max(
+      WORKER_LIMITS.maxCachedWorkflows.max,
+      `expected number <= ${WORKER_LIMITS.maxCachedWorkflows.max}: ${WORKER_LIMITS.maxCachedWorkflows.why}`,
+    )
+    .refine((n) => n !== 1, 'must be 0 (no cache) or at least 2: the SDK needs room for two')
+    .optional()
+    .describe(
+      `Workflows kept in memory between events; default: sized by the SDK from the heap. An evicted app is replayed from its history on its next event. 0 or 2–${WORKER_LIMITS.maxCachedWorkflows.max}: ${WORKER_LIMITS.maxCachedWorkflows.why}.`,
+    ),
+  shutdownGraceTime: boundedDuration(WORKER_LIMITS.shutdownGraceTime, { enforceMin: true })
+    .default('30s')
+    .describe(
+      `How long a stopping worker lets running activities finish or clean up. ${limitsText(WORKER_LIMITS.shutdownGraceTime)}`,
+    ),
 });
 
 export type WorkerConfig = z.output<typeof workerConfigSchema>;
@@ -88,12 +134,7 @@ export interface TemporalConnectionSettings extends ClientConfigProfile {
 export function loadWorkerConfig(path?: string, env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const file = path ?? env.KAPPA_WORKER_CONFIG ?? DEFAULT_WORKER_CONFIG_PATH;
   let raw: unknown = {};
-  let locate = (issue: { path: readonly (string | number)[]; message: string }) => ({
-    file,
-    line: 1,
-    col: 1,
-    ...issue,
-  });
+  let locate = (issue: ConfigIssue): LocatedIssue => ({ file, line: 1, col: 1, ...issue });
   if (path !== undefined || env.KAPPA_WORKER_CONFIG !== undefined || existsSync(file)) {
     const source = readYamlFile(file);
     raw = source.value;
@@ -101,7 +142,20 @@ export function loadWorkerConfig(path?: string, env: NodeJS.ProcessEnv = process
   }
   const parsed = workerConfigSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(fromZodIssues(parsed.error.issues).map(locate));
+  locators.set(parsed.data, locate);
   return parsed.data;
+}
+
+const locators = new WeakMap<WorkerConfig, (issue: ConfigIssue) => LocatedIssue>();
+
+/**
+ * A problem found with a loaded worker config after loading (a port in use), as a ConfigError that points into
+ * the file it came from; a config from elsewhere (tests) is named `worker config`.
+ */
+export function workerConfigError(config: WorkerConfig, issue: ConfigIssue): ConfigError {
+  const locate =
+    locators.get(config) ?? ((i: ConfigIssue) => ({ file: 'worker config', line: 1, col: 1, ...i }));
+  return new ConfigError([locate(issue)]);
 }
 
 /**

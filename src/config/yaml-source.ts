@@ -7,6 +7,8 @@ import {
   isSeq,
   LineCounter,
   parseAllDocuments,
+  visit,
+  type Alias,
   type Document,
   type Node,
 } from 'yaml';
@@ -50,7 +52,25 @@ export function readYamlFile(file: string): YamlSource {
   return parseYaml(file, text);
 }
 
+/** Flow collections (`[…]`, `{…}`) nested deeper than this are refused before parsing: no config needs 10. */
+const MAX_FLOW_DEPTH = 64;
+
 export function parseYaml(file: string, text: string): YamlSource {
+  // The parser slows down sharply with depth (a few thousand `[` take seconds): refuse absurd nesting first.
+  const tooDeep = scanFlow(text, text.length, MAX_FLOW_DEPTH).tooDeepAt;
+  if (tooDeep !== undefined) {
+    const lines = new LineCounter();
+    lines.addNewLine(0);
+    for (const newline of text.matchAll(/\n/g)) lines.addNewLine(newline.index + 1);
+    throw new ConfigError([
+      {
+        file,
+        ...lines.linePos(tooDeep),
+        path: [],
+        message: `YAML: lists and maps in [ ] or { } nested more than ${MAX_FLOW_DEPTH} deep`,
+      },
+    ]);
+  }
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   const at = (offset: number, issue: ConfigIssue): LocatedIssue => ({
@@ -93,8 +113,45 @@ export function parseYaml(file: string, text: string): YamlSource {
       at(doc.contents.range?.[0] ?? 0, { path: [], message: 'expected a mapping of keys to values' }),
     ]);
   }
-  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  const value = toValue(doc, (offset, message) => new ConfigError([at(offset, { path: [], message })]));
   return { file, value, locate: (issue) => at(offsetOf(doc, issue), issue) };
+}
+
+/** Expansions of aliases a config may make; more is a "billion laughs", not a config. */
+const MAX_ALIAS_COUNT = 100;
+
+/** The document as plain data; what the YAML library would throw (aliases) becomes a located error. */
+function toValue(doc: Document, error: (offset: number, message: string) => ConfigError): unknown {
+  const aliases: Alias[] = [];
+  let complexKey: Node | undefined;
+  visit(doc, {
+    Alias: (_key, node) => void aliases.push(node),
+    Pair: (_key, pair) => {
+      if (pair.key !== null && !isScalar(pair.key)) complexKey ??= pair.key as Node;
+    },
+  });
+  if (complexKey) {
+    throw error(complexKey.range?.[0] ?? 0, 'YAML: a key must be a plain value, not a list, map or alias');
+  }
+  for (const alias of aliases) {
+    if (!alias.resolve(doc)) {
+      throw error(
+        alias.range?.[0] ?? 0,
+        `YAML syntax: alias *${alias.source} names no anchor (&${alias.source}) before it`,
+      );
+    }
+  }
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    if (err instanceof ReferenceError && /alias count/i.test(err.message)) {
+      throw error(
+        aliases[0]?.range?.[0] ?? 0,
+        `YAML: its aliases expand to more than ${MAX_ALIAS_COUNT} copies; write the values out instead`,
+      );
+    }
+    throw err;
+  }
 }
 
 function offsetOf(doc: Document, issue: ConfigIssue): number {
@@ -124,7 +181,20 @@ function offsetOf(doc: Document, issue: ConfigIssue): number {
 
 /** The offset of the quote or flow bracket still open at `end`, scanning plain YAML; undefined if none. */
 function unclosedOpener(text: string, end: number): number | undefined {
-  const flow: number[] = [];
+  const scan = scanFlow(text, end);
+  return scan.quoteAt ?? scan.open.at(-1);
+}
+
+/**
+ * Scans YAML text up to `end` for quotes and flow brackets, outside comments: the quote still open at the end,
+ * the brackets still open, and, given `maxDepth`, where the brackets first nest deeper than that.
+ */
+function scanFlow(
+  text: string,
+  end: number,
+  maxDepth = Infinity,
+): { quoteAt?: number; open: number[]; tooDeepAt?: number } {
+  const open: number[] = [];
   let quote: { char: string; at: number } | undefined;
   for (let i = 0; i < end && i < text.length; i++) {
     const c = text[i]!;
@@ -138,8 +208,10 @@ function unclosedOpener(text: string, end: number): number | undefined {
       while (i < end && text[i] !== '\n') i++;
     } else if ((c === '"' || c === "'") && (i === 0 || /[\s:,[{]/.test(text[i - 1]!))) {
       quote = { char: c, at: i };
-    } else if (c === '{' || c === '[') flow.push(i);
-    else if (c === '}' || c === ']') flow.pop();
+    } else if (c === '{' || c === '[') {
+      open.push(i);
+      if (open.length > maxDepth) return { open, tooDeepAt: i };
+    } else if (c === '}' || c === ']') open.pop();
   }
-  return quote?.at ?? flow.at(-1);
+  return { quoteAt: quote?.at, open };
 }
