@@ -26,7 +26,9 @@ export function checkWorkflowInput(input: unknown, workflowId: string): AppWorkf
   if (revision !== undefined && !(Number.isInteger(revision) && (revision as number) >= 1)) {
     throw invalidInput(`revision: expected a whole number >= 1, got ${JSON.stringify(revision)}`);
   }
-  const result = validateAppConfig(raw);
+  // A bare config is one written by hand (the UI, `temporal workflow start`): it gets the minimums `kappa
+  // validate` applies too. `kappa deploy` sends `{ config }` after checking them itself.
+  const result = validateAppConfig(raw, { minimums: !wrapped });
   if (!result.ok) {
     const where = (issue: ConfigIssue) => (wrapped ? { ...issue, path: ['config', ...issue.path] } : issue);
     throw invalidInput(result.issues.map((issue) => formatIssue(where(issue))).join('\n'));

@@ -58,9 +58,11 @@ async function temporalCli(...args: string[]): Promise<string> {
   return stdout;
 }
 
+/** A test app as a file: `kappa deploy` refuses polls under 1s (the edge node's JVMs), so files poll at 1s. */
 function writeApp(config: AppConfig): string {
   const file = join(dir, `${config.metadata.name}.yaml`);
-  writeFileSync(file, stringify(config));
+  const yarn = { ...config.spec.yarn, pollInterval: '1s' };
+  writeFileSync(file, stringify({ ...config, spec: { ...config.spec, yarn } }));
   return file;
 }
 
@@ -400,6 +402,22 @@ describe('kappa CLI', { concurrency: true }, () => {
     const history = await client.workflow.getHandle('kappa/hand-bad').fetchHistory();
     const taskFailures = (history.events ?? []).filter((e) => e.workflowTaskFailedEventAttributes);
     assert.equal(taskFailures.length, 0, 'no workflow task failed: the workflow itself failed');
+
+    const fast = { ...config, metadata: { name: 'hand-fast' } };
+    await start('kappa/hand-fast', {
+      ...fast,
+      spec: { ...fast.spec, yarn: { ...fast.spec.yarn, pollInterval: '1ms' } },
+    });
+    assert.match(
+      await client.workflow
+        .getHandle('kappa/hand-fast')
+        .result()
+        .then(
+          () => 'completed',
+          (err: Error & { cause?: Error }) => err.cause?.message ?? '',
+        ),
+      /spec\.yarn\.pollInterval: /,
+    );
 
     await start('kappa/not-its-name', config);
     assert.match(
