@@ -2,8 +2,10 @@
 # The test suite: unit tests, then integration tests against a real Temporal dev server (started per test file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Obtain the Temporal CLI first (a cold build takes minutes), so no test file times out waiting for it.
+# Obtain the Temporal CLI and kube-apiserver + etcd first (cold builds take minutes, kube-apiserver ~9 once per
+# machine), so no test file times out waiting for them.
 bash scripts/ensure-temporal-cli.sh >/dev/null
+bash scripts/ensure-kube.sh >/dev/null
 bash scripts/ensure-sshd.sh
 files=("$@")
 if [ ${#files[@]} -eq 0 ]; then

@@ -1,0 +1,335 @@
+/**
+ * A real kube-apiserver v1.34.2 with its own etcd v3.6.4, on 127.0.0.1 only, for the real-Kubernetes test tier
+ * (binaries from scripts/ensure-kube.sh). What a cluster would set up and this does by hand, since no
+ * controller-manager runs: its own CA and serving certificate; bearer tokens for an admin (system:masters)
+ * and for the `kappa-worker` ServiceAccount user, whose rights come only from config/kubernetes/rbac.yaml
+ * applied as written (its namespace swapped for the test's); the test namespace with its `default`
+ * ServiceAccount. Authorization is RBAC alone, admission the server's defaults (ServiceAccount included).
+ *
+ * No scheduler, controllers or kubelet run: pods stay unscheduled unless a test kubelet binds them
+ * (test/support/test-kubelet.ts). Stopping does not wait for the server's ~60 s watch drain: SIGKILL after a
+ * short SIGTERM grace, then the data directory is removed.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { createWriteStream, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { freePort } from '../../src/temporal/dev-server.js';
+import { tempDir } from './harness.js';
+
+const ROOT = join(__dirname, '..', '..');
+const RBAC_FILE = join(ROOT, 'config', 'kubernetes', 'rbac.yaml');
+const RBAC_NAMESPACE = 'spark-jobs';
+const WORKER_SA = 'kappa-worker';
+const run = promisify(execFile);
+
+export interface KubeApiServerOptions {
+  /** The namespace the worker's Role is bound in (default spark-jobs, as in rbac.yaml). */
+  namespace?: string;
+}
+
+export interface KubeApiServer {
+  /** https://127.0.0.1:PORT */
+  url: string;
+  namespace: string;
+  /** The worker identity from rbac.yaml: `system:serviceaccount:<namespace>:kappa-worker`. */
+  workerUser: string;
+  /** Kubeconfig for the worker identity (bearer token), its context's namespace the test namespace. */
+  kubeconfigPath: string;
+  /** Kubeconfig for the admin (system:masters). */
+  adminKubeconfigPath: string;
+  admin: KubeConfig;
+  adminCore: CoreV1Api;
+  /** CA, serving certificate and key (PEM), also good for a test kubelet's HTTPS endpoint (SAN 127.0.0.1). */
+  tls: { ca: string; cert: string; key: string };
+  /** Where the API server and etcd write their output. */
+  logDir: string;
+  /** Milliseconds from spawning etcd to the API server's /readyz answering ok. */
+  startupMs: number;
+  stop(): Promise<void>;
+}
+
+/** Builds (once per machine, minutes) or finds the binaries; progress goes to this process's stderr. */
+export async function kubeBinaries(): Promise<string> {
+  const child = spawn('bash', [join(ROOT, 'scripts', 'ensure-kube.sh')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`scripts/ensure-kube.sh failed (exit ${code})`);
+  return out.trim();
+}
+
+export async function startKubeApiServer(options: KubeApiServerOptions = {}): Promise<KubeApiServer> {
+  const namespace = options.namespace ?? RBAC_NAMESPACE;
+  const bin = await kubeBinaries();
+  const dir = tempDir('kube-apiserver');
+  const tls = await certificates(dir);
+  const saKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  writeFileSync(join(dir, 'sa.key'), saKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  writeFileSync(join(dir, 'sa.pub'), saKeys.publicKey.export({ type: 'spki', format: 'pem' }));
+  const adminToken = `admin-${Math.random().toString(36).slice(2)}`;
+  const workerToken = `worker-${Math.random().toString(36).slice(2)}`;
+  const workerUser = `system:serviceaccount:${namespace}:${WORKER_SA}`;
+  writeFileSync(
+    join(dir, 'tokens.csv'),
+    [
+      `${adminToken},kappa-test-admin,kappa-test-admin,"system:masters"`,
+      `${workerToken},${workerUser},kappa-worker-uid,"system:serviceaccounts,system:serviceaccounts:${namespace}"`,
+    ].join('\n') + '\n',
+  );
+
+  const [etcdClient, etcdPeer, port] = [await freePort(), await freePort(), await freePort()];
+  const started = Date.now();
+  const children: ChildProcess[] = [];
+  const killAll = () =>
+    children.forEach((c) => c.exitCode === null && c.signalCode === null && c.kill('SIGKILL'));
+  process.once('exit', killAll);
+  const spawnLogged = (name: string, args: string[]) => {
+    const child = spawn(join(bin, name), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const log = createWriteStream(join(dir, `${name}.log`));
+    child.stdout.pipe(log);
+    child.stderr.pipe(log);
+    child.on('error', (err) => log.write(`kappa: cannot run ${name}: ${err.message}\n`));
+    children.push(child);
+    return child;
+  };
+  const stopChild = async (child: ChildProcess, graceMs: number) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  };
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    // The API server drains open watches for about a minute on SIGTERM: tests do not wait for that.
+    await stopChild(apiserver, 1_000);
+    await stopChild(etcd, 3_000);
+    process.removeListener('exit', killAll);
+    rmSync(join(dir, 'etcd-data'), { recursive: true, force: true });
+  };
+
+  const etcd = spawnLogged('etcd', [
+    '-data-dir',
+    join(dir, 'etcd-data'),
+    '-client-url',
+    `http://127.0.0.1:${etcdClient}`,
+    '-peer-url',
+    `http://127.0.0.1:${etcdPeer}`,
+  ]);
+  const apiserver = spawnLogged('kube-apiserver', [
+    `--etcd-servers=http://127.0.0.1:${etcdClient}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--secure-port=${port}`,
+    `--tls-cert-file=${join(dir, 'server.crt')}`,
+    `--tls-private-key-file=${join(dir, 'server.key')}`,
+    `--client-ca-file=${join(dir, 'ca.crt')}`,
+    `--token-auth-file=${join(dir, 'tokens.csv')}`,
+    '--authorization-mode=RBAC',
+    '--service-account-issuer=https://kubernetes.default.svc',
+    `--service-account-key-file=${join(dir, 'sa.pub')}`,
+    `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+    '--service-cluster-ip-range=10.0.0.0/24',
+    `--kubelet-client-certificate=${join(dir, 'kubelet-client.crt')}`,
+    `--kubelet-client-key=${join(dir, 'kubelet-client.key')}`,
+    `--kubelet-certificate-authority=${join(dir, 'ca.crt')}`,
+    '--profiling=false',
+  ]);
+  const url = `https://127.0.0.1:${port}`;
+  try {
+    await ready('etcd', () => httpOk(`http://127.0.0.1:${etcdClient}/health`), etcd, join(dir, 'etcd.log'));
+    await ready(
+      'kube-apiserver',
+      () => httpsOk(`${url}/readyz`, tls.ca),
+      apiserver,
+      join(dir, 'kube-apiserver.log'),
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const startupMs = Date.now() - started;
+
+  const kubeconfig = (user: string, token: string) => ({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [
+      { name: 'kappa-test', cluster: { server: url, 'certificate-authority': join(dir, 'ca.crt') } },
+    ],
+    users: [{ name: user, user: { token } }],
+    contexts: [{ name: user, context: { cluster: 'kappa-test', user, namespace } }],
+    'current-context': user,
+  });
+  const kubeconfigPath = join(dir, 'worker.kubeconfig');
+  const adminKubeconfigPath = join(dir, 'admin.kubeconfig');
+  writeFileSync(kubeconfigPath, JSON.stringify(kubeconfig(WORKER_SA, workerToken), null, 2));
+  writeFileSync(adminKubeconfigPath, JSON.stringify(kubeconfig('admin', adminToken), null, 2));
+  const admin = new KubeConfig();
+  admin.loadFromFile(adminKubeconfigPath);
+  const adminCore = admin.makeApiClient(CoreV1Api);
+
+  try {
+    // What a cluster's controllers and its admin would have done: the namespace, its `default` ServiceAccount
+    // (the token controller is not running), and rbac.yaml applied.
+    await adminCore.createNamespace({ body: { metadata: { name: namespace } } });
+    await adminCore.createNamespacedServiceAccount({ namespace, body: { metadata: { name: 'default' } } });
+    const objects = KubernetesObjectApi.makeApiClient(admin);
+    for (const object of rbacObjects(namespace)) await objects.create(object);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  return {
+    url,
+    namespace,
+    workerUser,
+    kubeconfigPath,
+    adminKubeconfigPath,
+    admin,
+    adminCore,
+    tls,
+    logDir: dir,
+    startupMs,
+    stop,
+  };
+}
+
+/** config/kubernetes/rbac.yaml as written, with its namespace replaced by `namespace`. */
+export function rbacObjects(namespace: string): KubernetesObject[] {
+  const docs = parseAllDocuments(readFileSync(RBAC_FILE, 'utf8')).map((d) => d.toJS() as KubernetesObject);
+  const swap = (ns: string | undefined) => (ns === RBAC_NAMESPACE ? namespace : ns);
+  return docs.map((doc) => {
+    const copy = structuredClone(doc) as KubernetesObject & { subjects?: { namespace?: string }[] };
+    if (copy.metadata) copy.metadata.namespace = swap(copy.metadata.namespace);
+    for (const s of copy.subjects ?? []) s.namespace = swap(s.namespace);
+    return copy;
+  });
+}
+
+/** A throwaway CA; a serving certificate for 127.0.0.1/localhost; the API server's client certificate for kubelets. */
+async function certificates(dir: string): Promise<{ ca: string; cert: string; key: string }> {
+  const at = (f: string) => join(dir, f);
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  await run('openssl', [
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    at('ca.key'),
+    '-out',
+    at('ca.crt'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=kappa-test-ca',
+  ]);
+  const leaf = async (name: string, subject: string, extensions: string) => {
+    await run('openssl', [
+      'req',
+      ...ec,
+      '-keyout',
+      at(`${name}.key`),
+      '-out',
+      at(`${name}.csr`),
+      '-subj',
+      subject,
+    ]);
+    writeFileSync(at(`${name}.ext`), extensions);
+    await run('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      at(`${name}.csr`),
+      '-CA',
+      at('ca.crt'),
+      '-CAkey',
+      at('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-out',
+      at(`${name}.crt`),
+      '-extfile',
+      at(`${name}.ext`),
+    ]);
+  };
+  await leaf(
+    'server',
+    '/CN=kube-apiserver',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n',
+  );
+  await leaf(
+    'kubelet-client',
+    '/O=system:masters/CN=kube-apiserver-kubelet-client',
+    'extendedKeyUsage=clientAuth\n',
+  );
+  return {
+    ca: readFileSync(at('ca.crt'), 'utf8'),
+    cert: readFileSync(at('server.crt'), 'utf8'),
+    key: readFileSync(at('server.key'), 'utf8'),
+  };
+}
+
+async function ready(
+  name: string,
+  check: () => Promise<boolean>,
+  child: ChildProcess,
+  logFile: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(
+        `${name} exited (${child.exitCode ?? child.signalCode}) while starting:\n${tail(logFile)}`,
+      );
+    }
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`${name} not ready after ${timeoutMs} ms:\n${tail(logFile)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-30).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+function httpOk(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpRequest(url, { timeout: 1_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+function httpsOk(url: string, ca: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(url, { ca, timeout: 1_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
