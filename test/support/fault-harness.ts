@@ -116,12 +116,12 @@ export class FaultBed {
     const child = spawn(KAPPA, ['--worker-config', this.workerConfigFile, 'worker'], {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, KAPPA_LOG_LEVEL: 'info' },
     });
     let exitedNow = false;
     const exited = new Promise<void>((r) =>
       child.once('exit', () => {
         exitedNow = true;
+        out.end();
         r();
       }),
     );
@@ -183,6 +183,8 @@ export interface Sample {
   live: string[];
   /** spark-submit calls of the app's YARN name so far. */
   submits: number;
+  /** When the latest `yarn application -list` (anyone's) started; 0 for none yet. */
+  lastPollAt: number;
   /** The workflow's phase; null when the `status` query got no answer within the probe's second. */
   phase: string | null;
   yarnAppId: string | null;
@@ -202,10 +204,6 @@ export class Probe {
     this.loop = this.run();
   }
 
-  get last(): Sample | undefined {
-    return this.samples.at(-1);
-  }
-
   async stop(): Promise<Sample[]> {
     this.running = false;
     await this.loop;
@@ -218,11 +216,13 @@ export class Probe {
       const status = queryStatus(this.bed.client, this.app).catch(() => undefined);
       const live = this.bed.double.live(this.yarnName).map((a) => a.id);
       const submits = this.bed.double.submits(this.yarnName).length;
+      const lastPollAt = this.bed.double.listCalls().at(-1)?.at ?? 0;
       const answer = await Promise.race([status, sleep(PROBE_EVERY_MS * 0.9).then(() => undefined)]);
       this.samples.push({
         at,
         live,
         submits,
+        lastPollAt,
         phase: answer?.phase ?? null,
         yarnAppId: answer?.yarnAppId ?? null,
       });
@@ -255,11 +255,8 @@ export interface FaultContext {
   bed: FaultBed;
   app: string;
   yarnName: string;
-  probe: Probe;
   /** The app's YARN id before the fault (null when injected before it was Running). */
   appId: string | null;
-  /** Set by `inject` when the fault begins, if not when `inject` is called. */
-  began?: number;
   /** Ids of instances the fault started by hand (not Kappa's). */
   handStarted: string[];
 }
@@ -287,9 +284,12 @@ export interface Fault {
   extraGoneWithinMs?: number;
 }
 
-/** "Back to normal": Running, exactly one live instance and it is the one supervised, and yarn polled again. */
+/**
+ * "Back to normal": Running, exactly one live instance and it is the one supervised, and yarn polled since the
+ * fault ended (a second later: a call logged then is no dead worker's).
+ */
 function recovered(ctx: FaultContext, fault: Fault, since: number, s: Sample): boolean {
-  const polledSince = ctx.bed.double.listCalls(since + 1_000).length > 0;
+  const polledSince = s.lastPollAt > since + 1_000;
   const idOk = fault.appId === 'new' ? s.yarnAppId !== ctx.appId : true;
   return (
     s.phase === 'Running' &&
@@ -329,16 +329,15 @@ export async function runFault(bed: FaultBed, fault: Fault): Promise<FaultResult
           )
         ).yarnAppId;
   const probe = new Probe(bed, app, yarnName);
-  const ctx: FaultContext = { bed, app, yarnName, probe, appId: ready, handStarted: [] };
+  const ctx: FaultContext = { bed, app, yarnName, appId: ready, handStarted: [] };
   const submitsBefore = bed.double.submits(yarnName).length;
   let problems: string[] = [];
   let samples: Sample[] = [];
   let end = 0;
   let recoveredAt: Sample | undefined;
   try {
-    const called = Date.now();
+    const began = Date.now();
     await fault.inject(ctx);
-    const began = ctx.began ?? called;
     end = Date.now();
     recoveredAt = await waitFor(
       'recovery',
@@ -348,14 +347,16 @@ export async function runFault(bed: FaultBed, fault: Fault): Promise<FaultResult
     // A duplicate or a resubmission may come late: watch a few more polls.
     await sleep(3 * POLL_MS);
     samples = (await probe.stop()).filter((s) => s.at >= began);
-    problems = judge(ctx, fault, samples, { end, recoveredAt, submitsBefore });
-    const during = samples.filter((s) => s.at <= Math.max(end, recoveredAt?.at ?? end));
+    const resubmissions = bed.double.submits(yarnName).length - submitsBefore - ctx.handStarted.length;
+    problems = judge(ctx, fault, samples, { end, recoveredAt, resubmissions });
+    // An outage lasts until it is lifted; a kill, until Kappa is back (or the end of the watch).
+    const until = end - began > PROBE_EVERY_MS ? end : (recoveredAt?.at ?? Infinity);
     const last = samples.at(-1);
     return {
       fault: fault.name,
       maxLive: Math.max(0, ...samples.map((s) => s.live.length)),
-      resubmissions: bed.double.submits(yarnName).length - submitsBefore - ctx.handStarted.length,
-      phaseDuring: phases(end > began + PROBE_EVERY_MS ? during.filter((s) => s.at <= end) : during),
+      resubmissions,
+      phaseDuring: phases(samples.filter((s) => s.at <= until)),
       phaseAfter: last?.phase ?? '?',
       recoverSeconds: recoveredAt ? Math.max(0, recoveredAt.at - end) / 1000 : null,
       appIdBefore: ctx.appId,
@@ -384,7 +385,7 @@ function judge(
   ctx: FaultContext,
   fault: Fault,
   samples: Sample[],
-  seen: { end: number; recoveredAt: Sample | undefined; submitsBefore: number },
+  seen: { end: number; recoveredAt: Sample | undefined; resubmissions: number },
 ): string[] {
   const problems: string[] = [];
   const extraGone = fault.extraGoneWithinMs;
@@ -406,10 +407,8 @@ function judge(
         `the hand-started ${id} was ${goneAfter === undefined ? 'still live at the end' : `ended only after ${(goneAfter / 1000).toFixed(1)} s`} (expected within ${extraGone! / 1000} s)`,
       );
   }
-  const resubmissions =
-    ctx.bed.double.submits(ctx.yarnName).length - seen.submitsBefore - ctx.handStarted.length;
-  if (resubmissions !== (fault.resubmissions ?? 0))
-    problems.push(`${resubmissions} resubmissions (expected ${fault.resubmissions ?? 0})`);
+  if (seen.resubmissions !== (fault.resubmissions ?? 0))
+    problems.push(`${seen.resubmissions} resubmissions (expected ${fault.resubmissions ?? 0})`);
   if (fault.phaseDuring) {
     const answered = samples.filter((s) => s.at <= seen.end && s.phase !== null).at(-1);
     if (answered?.phase !== fault.phaseDuring)
