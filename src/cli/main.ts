@@ -7,7 +7,7 @@ import { ConfigError, formatLocated } from '../config/yaml-source.js';
 import { deployCommand, runCommand, type DeployOptions } from './commands/deploy.js';
 import { restartCommand, stopCommand, type StopOptions } from './commands/control.js';
 import { listCommand, statusCommand } from './commands/inspect.js';
-import { renderCommand, validateCommand } from './commands/validate.js';
+import { renderCommand, validateClusterCommand, validateCommand } from './commands/validate.js';
 import { CliContext, type GlobalOptions } from './context.js';
 import { CliError, ExitCode } from './errors.js';
 import { timeoutOption } from './options.js';
@@ -51,7 +51,12 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('validate [paths...]')
     .description('validate app configs (default: config/apps)')
-    .action(run((paths: string[]) => validateCommand(context(), paths)));
+    .option('--cluster', "also send each pod to the kubeconfig's cluster as a strict server-side dry run")
+    .action(
+      run((paths: string[], options: { cluster?: boolean }) =>
+        options.cluster ? validateClusterCommand(context(), paths) : validateCommand(context(), paths),
+      ),
+    );
   program
     .command('render <file>')
     .description('print what would run: pods, remote commands, YARN supervision, schedule')
