@@ -241,7 +241,10 @@ export interface FaultResult {
   /** The phases seen while the fault lasted (until recovery for a kill), in order; `?` is no answer. */
   phaseDuring: string;
   phaseAfter: string;
-  /** From the end of the fault until Kappa was back to normal; null: not within the recovery timeout. */
+  /**
+   * From the end of the fault until Kappa was back to normal (a hand-started extra: from its start until Kappa
+   * ended it); null: not within the recovery timeout.
+   */
   recoverSeconds: number | null;
   appIdBefore: string | null;
   appIdAfter: string | null;
@@ -358,7 +361,7 @@ export async function runFault(bed: FaultBed, fault: Fault): Promise<FaultResult
       resubmissions,
       phaseDuring: phases(samples.filter((s) => s.at <= until)),
       phaseAfter: last?.phase ?? '?',
-      recoverSeconds: recoveredAt ? Math.max(0, recoveredAt.at - end) / 1000 : null,
+      recoverSeconds: recoverSeconds(ctx, end, recoveredAt),
       appIdBefore: ctx.appId,
       appIdAfter: last?.yarnAppId ?? null,
       problems,
@@ -369,6 +372,16 @@ export async function runFault(bed: FaultBed, fault: Fault): Promise<FaultResult
     await bed.ensureWorkers(1); // someone has to stop the app
     await cleanUp(bed, app, yarnName);
   }
+}
+
+/** Until Kappa was back to normal; with a hand-started extra, from its start until Kappa had ended it (in YARN). */
+function recoverSeconds(ctx: FaultContext, end: number, recoveredAt: Sample | undefined): number | null {
+  if (!recoveredAt) return null;
+  const extras = ctx.bed.double.apps().filter((a) => ctx.handStarted.includes(a.id));
+  if (extras.length === 0) return Math.max(0, recoveredAt.at - end) / 1000;
+  return extras.every((a) => a.finishTime > 0)
+    ? Math.max(...extras.map((a) => a.finishTime - a.startTime)) / 1000
+    : null;
 }
 
 /** The phases of the samples in order, repeats folded: `Running>Degraded>Running`. */
@@ -401,7 +414,7 @@ function judge(
   }
   for (const id of ctx.handStarted) {
     const app = ctx.bed.double.apps().find((a) => a.id === id)!;
-    const goneAfter = app.finishTime > 0 ? app.finishTime - seen.end : undefined;
+    const goneAfter = app.finishTime > 0 ? app.finishTime - app.startTime : undefined;
     if (goneAfter === undefined || goneAfter > extraGone!)
       problems.push(
         `the hand-started ${id} was ${goneAfter === undefined ? 'still live at the end' : `ended only after ${(goneAfter / 1000).toFixed(1)} s`} (expected within ${extraGone! / 1000} s)`,
