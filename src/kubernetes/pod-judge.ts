@@ -140,3 +140,55 @@ export function containerStates(pod: V1Pod): Record<string, string> {
   }
   return out;
 }
+
+/**
+ * Whether nothing of the step's own work can run in the pod any more: it Succeeded or Failed, or every build
+ * and main container has terminated, or one of them failed (`restartPolicy: Never`: nothing after it runs).
+ * Native sidecars do not count (the kubelet stops them). A Pending pod has not ended: scheduled or pulled later,
+ * it would still run its build and spark-submit.
+ */
+export function podEnded(pod: V1Pod): boolean {
+  const phase = pod.status?.phase;
+  if (phase === 'Succeeded' || phase === 'Failed') return true;
+  const states = new Map(
+    [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].map((c) => [
+      c.name,
+      c.state?.terminated,
+    ]),
+  );
+  const work = [
+    ...(pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy !== 'Always'),
+    ...(pod.spec?.containers ?? []),
+  ].map((c) => states.get(c.name));
+  if (work.length > 0 && work.every((t) => t !== undefined)) return true;
+  return (pod.spec?.restartPolicy ?? 'Always') === 'Never' && work.some((t) => t && t.exitCode !== 0);
+}
+
+/** The pod's state in one line, for failures that end a step before the pod did (a timeout, a cancellation). */
+export function describePod(pod: V1Pod): string {
+  const status = pod.status ?? {};
+  const parts = [`phase ${status.phase ?? 'unknown'}`];
+  if (pod.metadata?.deletionTimestamp) parts.push('being deleted');
+  if (status.reason || status.message)
+    parts.push(`${status.reason ?? ''}${status.message ? `: ${status.message}` : ''}`);
+  if (!pod.spec?.nodeName) {
+    const scheduled = status.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+    parts.push(
+      scheduled
+        ? `not scheduled (${scheduled.reason ?? 'PodScheduled False'}${scheduled.message ? `: ${scheduled.message}` : ''})`
+        : 'not scheduled yet',
+    );
+  }
+  const all = [...(status.initContainerStatuses ?? []), ...(status.containerStatuses ?? [])];
+  const containers = all.map((c) => {
+    const { waiting, running, terminated } = c.state ?? {};
+    const restarts = c.restartCount > 0 ? `, ${c.restartCount} restarts` : '';
+    if (running) return `${c.name} running${restarts}`;
+    if (terminated)
+      return `${c.name} exited with code ${terminated.exitCode} (${terminated.reason ?? 'Error'})${restarts}`;
+    const why = waiting?.reason ? ` (${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''})` : '';
+    return `${c.name} waiting${why}${restarts}`;
+  });
+  if (containers.length > 0) parts.push(`containers: ${containers.join(', ')}`);
+  return parts.join('; ');
+}

@@ -35,11 +35,14 @@ export interface PodDefaults {
 }
 
 /**
- * `<app>-<step>-<attempt>`: the same for every retry of one attempt, so a retried activity finds its pod. Longer
- * than 63 characters, it is cut and ends in a hash of the full name so different steps stay different.
+ * `<app>-<step>-<attempt>-<run>`, `<run>` 6 hex digits of a hash of the workflow run id: the same for every retry
+ * of one attempt, so a retried activity finds its pod, and new for each run (every BatchJob run and every deploy
+ * starts at attempt 1), so a pod kept from an earlier run is never in the way. Longer than 63 characters, it is
+ * cut and ends in a hash of the full name so different steps stay different.
  */
-export function podName(app: string, step: string, attempt: number): string {
-  const full = `${app}-${step}-${attempt}`;
+export function podName(app: string, step: string, attempt: number, runId: string): string {
+  const run = createHash('sha256').update(runId).digest('hex').slice(0, 6);
+  const full = `${app}-${step}-${attempt}-${run}`;
   if (full.length <= 63) return full;
   const hash = createHash('sha256').update(full).digest('hex').slice(0, 8);
   const suffix = `-${attempt}-${hash}`;
@@ -88,7 +91,7 @@ export function buildPodManifest(step: PodStep, id: PodIdentity, defaults: PodDe
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: {
-      name: podName(id.app, id.step, id.attempt),
+      name: podName(id.app, id.step, id.attempt, id.runId),
       namespace: step.namespace ?? defaults.namespace,
       labels: { [PodLabel.app]: id.app, [PodLabel.step]: id.step, [PodLabel.attempt]: String(id.attempt) },
       annotations: {

@@ -9,14 +9,24 @@ import type { StepContext, StepRunner } from '../ports.js';
 import { parseSparkSubmitAppId } from '../yarn/parse.js';
 import type { KubeClients } from './clients.js';
 import { deletePod, kubeError, readPod, statusCode } from './pod-api.js';
-import { containerStates, PodJudge, type PodJudgeOptions, type Verdict } from './pod-judge.js';
+import {
+  containerStates,
+  describePod,
+  PodJudge,
+  podEnded,
+  type PodJudgeOptions,
+  type Verdict,
+} from './pod-judge.js';
 import { LogFollower } from './pod-logs.js';
 import { buildPodManifest, MAIN_CONTAINER, PodAnnotation, type PodDefaults } from './pod-manifest.js';
+import { PodWatch, type PodWatchOptions } from './pod-watch.js';
 
-export interface PodRunnerOptions extends PodJudgeOptions {
+export interface PodRunnerOptions extends PodJudgeOptions, PodWatchOptions {
   defaults: PodDefaults;
   /** How often deadlines are checked when no event arrives. */
   tickMs?: number;
+  /** How long a deleted pod may stay Terminating before the step stops waiting (default: grace period + 30 s). */
+  deleteWaitMs?: number;
 }
 
 export class PodStepRunner implements StepRunner<PodStep> {
@@ -49,11 +59,14 @@ export class PodStepRunner implements StepRunner<PodStep> {
     const name = manifest.metadata!.name!;
     const namespace = manifest.metadata!.namespace!;
     const logs = new LogFollower(kube, namespace, name, ctx);
+    const seen: { pod?: V1Pod } = {};
     let outcome: 'succeeded' | 'failed' | 'cancelled' = 'failed';
+    let created = false;
     try {
       await this.ensurePod(kube, manifest, ctx);
+      created = true;
       ctx.heartbeat({ pod: name, namespace });
-      const verdict = await this.watch(kube, namespace, name, step, ctx, logs);
+      const verdict = await this.watch(kube, namespace, name, step, ctx, logs, seen);
       await logs.finish();
       if (verdict.ok) {
         outcome = 'succeeded';
@@ -84,12 +97,39 @@ export class PodStepRunner implements StepRunner<PodStep> {
     } finally {
       logs.stop();
       // Runs to the end even when the activity was cancelled: a cancelled step never leaves its pod behind.
-      const keep =
-        outcome !== 'cancelled' &&
-        (step.keepPod === 'always' || (step.keepPod === 'onFailure' && outcome === 'failed'));
-      if (!keep) await deletePod(kube, namespace, name, ctx);
-      else ctx.log(`keeping pod ${namespace}/${name} (keepPod: ${step.keepPod})`);
+      if (created) await this.cleanUp(kube, namespace, name, step, outcome, ctx, seen.pod);
     }
+  }
+
+  /**
+   * Deletes the pod unless keepPod keeps it. Only a pod that has ended is kept: a Pending one (unschedulable, its
+   * image not pulled) would run its build and spark-submit once scheduled, with nobody supervising it.
+   */
+  private async cleanUp(
+    kube: KubeClients,
+    namespace: string,
+    name: string,
+    step: PodStep,
+    outcome: 'succeeded' | 'failed' | 'cancelled',
+    ctx: StepContext,
+    lastSeen: V1Pod | undefined,
+  ): Promise<void> {
+    let keep =
+      outcome !== 'cancelled' &&
+      (step.keepPod === 'always' || (step.keepPod === 'onFailure' && outcome === 'failed'));
+    if (keep) {
+      const pod = await readPod(kube, namespace, name).catch(() => lastSeen);
+      if (!pod) return;
+      if (!podEnded(pod)) {
+        keep = false;
+        ctx.log(
+          `not keeping pod ${namespace}/${name} (keepPod: ${step.keepPod}): it has not ended (${describePod(pod)}), ` +
+            'and it would run its build and main container later with nobody supervising it; deleting it',
+        );
+      }
+    }
+    if (keep) ctx.log(`keeping pod ${namespace}/${name} (keepPod: ${step.keepPod})`);
+    else await deletePod(kube, namespace, name, ctx, this.options.deleteWaitMs);
   }
 
   /** Creates the attempt's pod, or adopts the one a previous try of this activity created. */
@@ -119,6 +159,7 @@ export class PodStepRunner implements StepRunner<PodStep> {
     ctx.log(`adopted pod ${namespace}/${name} (phase ${pod.status?.phase ?? 'unknown'})`);
   }
 
+  /** Follows the pod (pod-watch.ts) until the judge has a verdict, the pod is deleted, or the step is aborted. */
   private watch(
     kube: KubeClients,
     namespace: string,
@@ -126,81 +167,64 @@ export class PodStepRunner implements StepRunner<PodStep> {
     step: PodStep,
     ctx: StepContext,
     logs: LogFollower,
+    seen: { pod?: V1Pod },
   ): Promise<Extract<Verdict, { done: true }>> {
     const judge = new PodJudge(step, this.options);
+    const state = () =>
+      `pod ${namespace}/${name}: ${seen.pod ? describePod(seen.pod) : 'no status seen yet'}`;
     return new Promise((resolve, reject) => {
       let finished = false;
-      let watchAbort: AbortController | undefined;
-      let lastPod: V1Pod | undefined;
       const finish = (fn: () => void) => {
         if (finished) return;
         finished = true;
         clearInterval(tick);
         ctx.signal.removeEventListener('abort', onAbort);
-        watchAbort?.abort();
+        podWatch.stop();
         fn();
       };
+      const deleted = (how: string) =>
+        finish(() =>
+          reject(
+            ApplicationFailure.create({
+              type: FailureType.StepFailed,
+              nonRetryable: true,
+              // A retry would create the pod again: whoever deleted it meant the step to stop.
+              message: `pod ${namespace}/${name} ${how} by someone else while the step ran; the step fails rather than create it again (last seen: ${seen.pod ? describePod(seen.pod) : 'never'})`,
+              details: [{ pod: name, namespace, reason: 'PodDeleted' }],
+            }),
+          ),
+        );
       const see = (pod: V1Pod) => {
-        lastPod = pod;
+        seen.pod = pod;
         ctx.heartbeat({ pod: name, namespace, phase: pod.status?.phase, containers: containerStates(pod) });
         logs.sync(pod);
+        if (pod.metadata?.deletionTimestamp) return deleted('is being deleted');
         const verdict = judge.judge(pod, Date.now());
         if (verdict.done) finish(() => resolve(verdict));
       };
+      // A timeout or a cancellation: the failure says where the pod was (unscheduled and why, image not pulled).
       const onAbort = () =>
-        finish(() => reject(ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('cancelled')));
+        finish(() => {
+          const reason: unknown = ctx.signal.reason;
+          const own = reason instanceof Error && reason.name !== 'AbortError' ? `${reason.message}; ` : '';
+          reject(new Error(`${own}${state()}`));
+        });
       ctx.signal.addEventListener('abort', onAbort, { once: true });
-      const tick = setInterval(() => lastPod && see(lastPod), this.options.tickMs ?? 1_000);
-
-      // List (for a resourceVersion), then watch from it; a broken watch or 410 Gone means list again.
-      const loop = async () => {
-        while (!finished) {
-          try {
-            const list = await kube.core.listNamespacedPod({
-              namespace,
-              fieldSelector: `metadata.name=${name}`,
-            });
-            const pod = list.items[0];
-            if (!pod)
-              return finish(() => reject(new Error(`pod ${namespace}/${name} was deleted by someone else`)));
-            see(pod);
-            if (finished) return;
-            await new Promise<void>((done) => {
-              kube
-                .watch(
-                  `/api/v1/namespaces/${namespace}/pods`,
-                  {
-                    fieldSelector: `metadata.name=${name}`,
-                    resourceVersion: list.metadata?.resourceVersion ?? '0',
-                    allowWatchBookmarks: true,
-                  },
-                  (type, obj) => {
-                    if (type === 'ERROR') return done(); // 410 Expired: re-list
-                    if (type === 'DELETED')
-                      return finish(() =>
-                        reject(new Error(`pod ${namespace}/${name} was deleted by someone else`)),
-                      );
-                    if (type === 'ADDED' || type === 'MODIFIED') see(obj as V1Pod);
-                  },
-                  () => done(),
-                )
-                .then(
-                  (abort) => {
-                    watchAbort = abort;
-                    if (finished) abort.abort();
-                  },
-                  () => done(),
-                );
-            });
-            if (!finished) ctx.log(`watch on pod ${namespace}/${name} ended; listing again`);
-          } catch (err) {
-            if (finished) return;
-            ctx.log(`kubernetes API error (retrying): ${(err as Error).message}`);
-            await new Promise((r) => setTimeout(r, 1_000));
-          }
-        }
-      };
-      void loop();
+      const tick = setInterval(() => seen.pod && see(seen.pod), this.options.tickMs ?? 1_000);
+      const podWatch = new PodWatch(
+        kube,
+        namespace,
+        name,
+        ctx,
+        {
+          pod: (pod) => !finished && see(pod),
+          gone: () => !finished && deleted('was deleted'),
+          fatal: (err) => finish(() => reject(err)),
+        },
+        this.options,
+      );
+      if (ctx.signal.aborted) onAbort();
+      else podWatch.start();
     });
   }
 }

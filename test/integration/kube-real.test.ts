@@ -10,7 +10,7 @@ import { CoreV1Api, KubeConfig, Log, Watch, type V1Pod } from '@kubernetes/clien
 import { loadAppFile } from '../../src/config/load.js';
 import type { PodStep } from '../../src/config/app-config.js';
 import { kubeClients } from '../../src/kubernetes/clients.js';
-import { buildPodManifest } from '../../src/kubernetes/pod-manifest.js';
+import { buildPodManifest, podName } from '../../src/kubernetes/pod-manifest.js';
 import { PodStepRunner } from '../../src/kubernetes/pod-step-runner.js';
 import type { StepContext } from '../../src/ports.js';
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-apiserver.js';
@@ -210,7 +210,8 @@ describe('real kube-apiserver', () => {
       dryRun: 'All',
       fieldValidation: 'Strict',
     });
-    assert.equal(accepted.metadata?.name, 'international-roaming-build-and-submit-1');
+    const name = podName('international-roaming', 'build-and-submit', 1, identity.runId);
+    assert.equal(accepted.metadata?.name, name);
     assert.deepEqual(
       accepted.spec?.initContainers?.map((c) => [c.name, c.restartPolicy ?? null]),
       [
@@ -221,7 +222,7 @@ describe('real kube-apiserver', () => {
     );
     assert.equal(accepted.spec?.serviceAccountName, 'kappa-submitter');
     await assert.rejects(
-      worker.readNamespacedPod({ namespace: NS, name: 'international-roaming-build-and-submit-1' }),
+      worker.readNamespacedPod({ namespace: NS, name }),
       (err) => code(err) === 404,
       'a dry run stores nothing',
     );
@@ -288,10 +289,10 @@ describe('real kube-apiserver', () => {
           cb();
         },
       });
-      const ended = new Promise((r) => out.on('finish', r));
-      await new Log(workerConfig).log(NS, 'log-probe', 'main', out, { follow: true });
-      await ended;
-      assert.equal(streamed, 'hello from the kubelet\n');
+      // The container runs on: a followed log stays open (as a kubelet keeps it) until the reader stops.
+      const following = await new Log(workerConfig).log(NS, 'log-probe', 'main', out, { follow: true });
+      await waitFor('the line streamed', () => streamed === 'hello from the kubelet\n', 10_000);
+      following.abort();
       assert.ok(kubelet.logRequests.includes(`${NS}/log-probe/main`));
       // A running pod on a node is not deleted by the DELETE: it stays Terminating until the kubelet confirms.
       const terminating = await worker.deleteNamespacedPod({ namespace: NS, name: 'log-probe' });
@@ -302,7 +303,7 @@ describe('real kube-apiserver', () => {
 
     test('PodStepRunner runs the example pod step to success: logs followed, YARN id read, pod deleted', async () => {
       const step = roamingStep();
-      const name = 'international-roaming-build-and-submit-1';
+      const name = podName('international-roaming', 'build-and-submit', 1, 'run-1');
       kubelet.script(name, {
         build: { log: ['[info] Compiling 42 Scala sources', '[success] Total time: 95 s'] },
         main: {
@@ -325,7 +326,7 @@ describe('real kube-apiserver', () => {
 
     test('PodStepRunner: a failing main container fails the step and the pod is kept (keepPod onFailure)', async () => {
       const step = roamingStep();
-      const name = 'failing-build-and-submit-1';
+      const name = podName('failing', 'build-and-submit', 1, 'run-1');
       kubelet.script(name, {
         main: { log: ['Exception in thread "main" org.apache.spark.SparkException: failed'], exitCode: 1 },
       });
@@ -345,7 +346,7 @@ describe('real kube-apiserver', () => {
     test('PodStepRunner: cancelled while main runs, the pod is deleted and gone once the kubelet confirms', async () => {
       const step = roamingStep();
       step.keepPod = 'always'; // cancellation deletes whatever keepPod says
-      const name = 'cancelled-build-and-submit-1';
+      const name = podName('cancelled', 'build-and-submit', 1, 'run-1');
       kubelet.script(name, { main: { untilDeleted: true } });
       const { ctx, controller, heartbeats } = context('cancelled');
       const result = runner.run(step, ctx);

@@ -3,7 +3,8 @@
  * create (201; 409 AlreadyExists; 422 Invalid with the API server's own checks), get (404 NotFound), list with
  * fieldSelector=metadata.name=… (carrying the list resourceVersion), watch streams (newline-delimited events
  * from a resourceVersion; an ERROR event with a 410 Expired Status when that version was compacted away, as the
- * real server sends), container logs (follow streams until the container terminates), and delete (the pod gets a
+ * real server sends), container logs (follow streams until the container terminates; `timestamps`, `sinceTime`),
+ * and delete (the pod gets a
  * deletionTimestamp, then a DELETED event). Errors are `Status` objects as the real server returns them.
  *
  * There is no kubelet: tests drive pod status through `kubelet`, the way a node would report it. What it does not
@@ -16,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { podProblems } from './pod-checks.js';
+import { formatLogLine, logStamp, type LogLine } from './test-kubelet.js';
 import { tempDir } from './harness.js';
 
 const TOKEN = 'kappa-test-token';
@@ -33,9 +35,9 @@ interface Watcher {
 }
 
 interface LogStream {
-  lines: string[];
+  lines: LogLine[];
   done: boolean;
-  followers: Set<ServerResponse>;
+  followers: Set<{ res: ServerResponse; timestamps: boolean }>;
 }
 
 export class FakeApiServer {
@@ -79,7 +81,7 @@ export class FakeApiServer {
 
   async stop(): Promise<void> {
     this.breakWatches();
-    for (const stream of this.logs.values()) for (const res of stream.followers) res.destroy();
+    for (const stream of this.logs.values()) for (const f of stream.followers) f.res.destroy();
     this.server?.closeAllConnections();
     await new Promise((r) => this.server?.close(r));
   }
@@ -146,8 +148,9 @@ export class FakeApiServer {
     },
     log: (namespace: string, name: string, container: string, line: string) => {
       const stream = this.logStream(namespace, name, container);
-      stream.lines.push(line);
-      for (const res of stream.followers) res.write(`${line}\n`);
+      const logged = { ...logStamp(), text: line };
+      stream.lines.push(logged);
+      for (const f of stream.followers) f.res.write(formatLogLine(logged, f.timestamps));
     },
   };
 
@@ -164,7 +167,7 @@ export class FakeApiServer {
   private endLog(namespace: string, name: string, container: string): void {
     const stream = this.logStream(namespace, name, container);
     stream.done = true;
-    for (const res of stream.followers) res.end();
+    for (const f of stream.followers) f.res.end();
     stream.followers.clear();
   }
 
@@ -238,11 +241,15 @@ export class FakeApiServer {
     if (req.method === 'GET' && log) {
       const container = url.searchParams.get('container') ?? pod.spec!.containers[0]!.name;
       const stream = this.logStream(namespace, name!, container);
+      const timestamps = url.searchParams.get('timestamps') === 'true';
+      const since = url.searchParams.get('sinceTime');
+      const sinceMs = since ? Date.parse(since) : -Infinity;
       res.writeHead(200, { 'content-type': 'text/plain' });
-      for (const line of stream.lines) res.write(`${line}\n`);
+      for (const line of stream.lines) if (line.ms >= sinceMs) res.write(formatLogLine(line, timestamps));
       if (url.searchParams.get('follow') === 'true' && !stream.done) {
-        stream.followers.add(res);
-        res.on('close', () => stream.followers.delete(res));
+        const follower = { res, timestamps };
+        stream.followers.add(follower);
+        res.on('close', () => stream.followers.delete(follower));
       } else res.end();
       return;
     }

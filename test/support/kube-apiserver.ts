@@ -8,7 +8,9 @@
  *
  * No scheduler, controllers or kubelet run: pods stay unscheduled unless a test kubelet binds them
  * (test/support/test-kubelet.ts). Stopping does not wait for the server's ~60 s watch drain: SIGKILL after a
- * short SIGTERM grace, then the data directory is removed.
+ * short SIGTERM grace, then the data directory is removed. `restart()` kills the API server alone and starts it
+ * again on the same port and etcd (what a client sees of a control-plane restart). `extraWorkers` adds worker
+ * identities with other rules than rbac.yaml's (an RBAC variant: a Role without `watch`).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -17,7 +19,13 @@ import { request } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  type KubernetesObject,
+  type V1PolicyRule,
+} from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { freePort } from '../../src/temporal/dev-server.js';
 import { tempDir } from './harness.js';
@@ -31,6 +39,11 @@ const run = promisify(execFile);
 export interface KubeApiServerOptions {
   /** The namespace the worker's Role is bound in (default spark-jobs, as in rbac.yaml). */
   namespace?: string;
+  /**
+   * More worker identities, each a ServiceAccount user `system:serviceaccount:<namespace>:<name>` with a Role of
+   * only `rules` in the namespace; their kubeconfigs are in `kubeconfigs`.
+   */
+  extraWorkers?: { name: string; rules: V1PolicyRule[] }[];
 }
 
 export interface KubeApiServer {
@@ -43,6 +56,8 @@ export interface KubeApiServer {
   kubeconfigPath: string;
   /** Kubeconfig for the admin (system:masters). */
   adminKubeconfigPath: string;
+  /** Kubeconfig of each of `extraWorkers`, by name. */
+  kubeconfigs: Record<string, string>;
   admin: KubeConfig;
   adminCore: CoreV1Api;
   /** CA, serving certificate and key (PEM), also good for a test kubelet's HTTPS endpoint (SAN 127.0.0.1). */
@@ -51,6 +66,10 @@ export interface KubeApiServer {
   logDir: string;
   /** Milliseconds from spawning etcd to the API server's /readyz answering ok. */
   startupMs: number;
+  /** A GET as the admin, past the typed client (e.g. `/metrics`). */
+  adminGet(path: string): Promise<{ status: number; body: string }>;
+  /** Kills the API server (SIGKILL) and starts it again on the same port and etcd; resolves once ready. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -77,11 +96,18 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   const adminToken = `admin-${Math.random().toString(36).slice(2)}`;
   const workerToken = `worker-${Math.random().toString(36).slice(2)}`;
   const workerUser = `system:serviceaccount:${namespace}:${WORKER_SA}`;
+  const saGroups = `"system:serviceaccounts,system:serviceaccounts:${namespace}"`;
+  const extra = (options.extraWorkers ?? []).map((w) => ({
+    ...w,
+    token: `${w.name}-${Math.random().toString(36).slice(2)}`,
+    user: `system:serviceaccount:${namespace}:${w.name}`,
+  }));
   writeFileSync(
     join(dir, 'tokens.csv'),
     [
       `${adminToken},kappa-test-admin,kappa-test-admin,"system:masters"`,
-      `${workerToken},${workerUser},kappa-worker-uid,"system:serviceaccounts,system:serviceaccounts:${namespace}"`,
+      `${workerToken},${workerUser},kappa-worker-uid,${saGroups}`,
+      ...extra.map((w) => `${w.token},${w.user},${w.name}-uid,${saGroups}`),
     ].join('\n') + '\n',
   );
 
@@ -93,7 +119,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   process.once('exit', killAll);
   const spawnLogged = (name: string, args: string[]) => {
     const child = spawn(join(bin, name), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const log = createWriteStream(join(dir, `${name}.log`));
+    const log = createWriteStream(join(dir, `${name}.log`), { flags: 'a' });
     child.stdout.pipe(log);
     child.stderr.pipe(log);
     child.on('error', (err) => log.write(`kappa: cannot run ${name}: ${err.message}\n`));
@@ -113,6 +139,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     if (stopped) return;
     stopped = true;
     // The API server drains open watches for about a minute on SIGTERM: tests do not wait for that.
+    await restarting.catch(() => undefined);
     await stopChild(apiserver, 1_000);
     await stopChild(etcd, 3_000);
     process.removeListener('exit', killAll);
@@ -127,7 +154,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     '-peer-url',
     `http://127.0.0.1:${etcdPeer}`,
   ]);
-  const apiserver = spawnLogged('kube-apiserver', [
+  const apiserverArgs = [
     `--etcd-servers=http://127.0.0.1:${etcdClient}`,
     '--bind-address=127.0.0.1',
     '--advertise-address=127.0.0.1',
@@ -145,7 +172,9 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     `--kubelet-client-key=${join(dir, 'kubelet-client.key')}`,
     `--kubelet-certificate-authority=${join(dir, 'ca.crt')}`,
     '--profiling=false',
-  ]);
+  ];
+  let apiserver = spawnLogged('kube-apiserver', apiserverArgs);
+  let restarting: Promise<void> = Promise.resolve();
   const url = `https://127.0.0.1:${port}`;
   try {
     await ready('etcd', () => httpOk(`http://127.0.0.1:${etcdClient}/health`), etcd, join(dir, 'etcd.log'));
@@ -175,6 +204,11 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   const adminKubeconfigPath = join(dir, 'admin.kubeconfig');
   writeFileSync(kubeconfigPath, JSON.stringify(kubeconfig(WORKER_SA, workerToken), null, 2));
   writeFileSync(adminKubeconfigPath, JSON.stringify(kubeconfig('admin', adminToken), null, 2));
+  const kubeconfigs: Record<string, string> = {};
+  for (const w of extra) {
+    kubeconfigs[w.name] = join(dir, `${w.name}.kubeconfig`);
+    writeFileSync(kubeconfigs[w.name]!, JSON.stringify(kubeconfig(w.name, w.token), null, 2));
+  }
   const admin = new KubeConfig();
   admin.loadFromFile(adminKubeconfigPath);
   const adminCore = admin.makeApiClient(CoreV1Api);
@@ -186,6 +220,9 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     await adminCore.createNamespacedServiceAccount({ namespace, body: { metadata: { name: 'default' } } });
     const objects = KubernetesObjectApi.makeApiClient(admin);
     for (const object of rbacObjects(namespace)) await objects.create(object);
+    for (const w of extra) {
+      for (const object of roleFor(namespace, w.name, w.rules)) await objects.create(object);
+    }
   } catch (err) {
     await stop();
     throw err;
@@ -197,13 +234,47 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     workerUser,
     kubeconfigPath,
     adminKubeconfigPath,
+    kubeconfigs,
     admin,
     adminCore,
     tls,
     logDir: dir,
     startupMs,
+    adminGet: (path) => httpsGet(`${url}${path}`, tls.ca, adminToken),
+    restart: () => {
+      restarting = (async () => {
+        if (stopped) throw new Error('the API server was stopped');
+        const old = apiserver;
+        const exited = new Promise((r) => old.once('exit', r));
+        old.kill('SIGKILL');
+        await exited;
+        apiserver = spawnLogged('kube-apiserver', apiserverArgs);
+        await ready(
+          'kube-apiserver',
+          () => httpsOk(`${url}/readyz`, tls.ca),
+          apiserver,
+          join(dir, 'kube-apiserver.log'),
+        );
+      })();
+      return restarting;
+    },
     stop,
   };
+}
+
+/** A ServiceAccount user's Role of `rules` in `namespace`, bound to it. */
+function roleFor(namespace: string, name: string, rules: V1PolicyRule[]): KubernetesObject[] {
+  return [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace } },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name, namespace }, rules },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name, namespace },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace }],
+    },
+  ] as KubernetesObject[];
 }
 
 /** config/kubernetes/rbac.yaml as written, with its namespace replaced by `namespace`. */
@@ -318,6 +389,19 @@ function httpOk(url: string): Promise<boolean> {
     });
     req.on('error', () => resolve(false));
     req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+function httpsGet(url: string, ca: string, token: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca, headers: { authorization: `Bearer ${token}` } }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
     req.end();
   });
 }

@@ -3,24 +3,46 @@
  * endpoint is its own HTTPS server on 127.0.0.1, binds the namespace's unscheduled pods to it
  * (`pods/binding`, as the scheduler would), and writes `pods/status` as a kubelet does: native sidecars
  * running, each build (init) container running then terminated, the main container running then terminated,
- * the phase following. It serves `/containerLogs/NS/POD/CONTAINER`, so `pods/log` goes through the API
- * server's own kubelet proxy, and it confirms graceful deletion (a DELETE leaves the pod Terminating until
- * the kubelet deletes it with grace period 0).
+ * the phase following. It serves `/containerLogs/NS/POD/CONTAINER` (with `follow`, `timestamps` and `sinceTime`,
+ * as a kubelet does), so `pods/log` goes through the API server's own kubelet proxy, and it confirms graceful
+ * deletion (a DELETE leaves the pod Terminating until the kubelet deletes it with grace period 0).
  *
  * No containers run: what each container prints, how it exits, or that it runs until the pod is deleted is the
- * test's script (`script()`), by default nothing and exit 0. Pods are found by listing every `pollMs`, not by a
- * watch; the kubelet acts with the admin's rights (no Node authorizer here).
+ * test's script (`script()`), by default nothing and exit 0. A script can also make an image unpullable, a sidecar
+ * crash-loop, a container run until the test releases it (`until`) while the test prints more (`print()`), the
+ * status come before the binding (so `pods/log` answers 204), and the deletion be confirmed late or never. With
+ * the node not ready (`setNodeReady(false)`) it plays the scheduler refusing pods: `PodScheduled` False,
+ * `Unschedulable`, the scheduler's message. Pods are found by listing every `pollMs`, not by a watch; the kubelet
+ * acts with the admin's rights (no Node authorizer here). API calls that fail for want of a connection (the API
+ * server restarting) are retried for 30 s.
  */
+import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { CoreV1Api, type KubeConfig, type V1ContainerStatus, type V1Pod } from '@kubernetes/client-node';
 
 export interface ContainerScript {
-  /** What the container prints (served by /containerLogs before it is reported running). */
+  /** What the container prints when it starts (served by /containerLogs before it is reported running). */
   log?: string[];
   exitCode?: number;
+  /** The terminated reason (default Completed for 0, else Error), e.g. OOMKilled. */
+  reason?: string;
   /** A main container that keeps running until the pod is deleted (the kubelet then confirms the deletion). */
   untilDeleted?: boolean;
+  /** A main container that runs until this settles, then prints `laterLog` and exits. */
+  until?: Promise<unknown>;
+  laterLog?: string[];
+  /** The image cannot be pulled: the container waits with this reason (ErrImagePull, ImagePullBackOff) for ever. */
+  pullError?: { reason: string; message?: string };
+  /** A sidecar that keeps crashing: CrashLoopBackOff after this many restarts, last exit code `exitCode`. */
+  crashLoop?: number;
+}
+
+export interface PodScript {
+  /** Report the first container running this long before binding the pod (so `pods/log` answers 204 meanwhile). */
+  statusBeforeBindingMs?: number;
+  /** Confirm a deletion only after this long, or never. */
+  deletion?: { delayMs: number } | 'never';
 }
 
 export interface TestKubeletOptions {
@@ -33,22 +55,48 @@ export interface TestKubeletOptions {
   pollMs?: number;
 }
 
+/** What the default scheduler says when the only node is not ready. */
+export const NOT_READY_MESSAGE =
+  '0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.';
+
+/** A line of a container's log: its kubelet timestamp (RFC3339, nine fraction digits), in ms, and its text. */
+export interface LogLine {
+  at: string;
+  ms: number;
+  text: string;
+}
+
+interface ContainerLog {
+  lines: LogLine[];
+  ended: boolean;
+  followers: Set<{ res: ServerResponse; timestamps: boolean }>;
+}
+
 export class TestKubelet {
   readonly nodeName: string;
   /** `pods/log` requests that reached this kubelet through the API server, as `NS/POD/CONTAINER`. */
   readonly logRequests: string[] = [];
+  /** Their query strings, in the same order. */
+  readonly logQueries: string[] = [];
   private readonly core: CoreV1Api;
-  private readonly scripts = new Map<string, Record<string, ContainerScript>>();
-  private readonly logs = new Map<string, string>();
+  private readonly scripts = new Map<
+    string,
+    { containers: Record<string, ContainerScript>; pod: PodScript }
+  >();
+  private readonly logs = new Map<string, ContainerLog>();
   private readonly handled = new Set<string>();
-  private readonly deleting = new Set<string>();
+  private readonly deleting = new Map<string, number>();
+  private readonly refused = new Set<string>();
   private server: Server | undefined;
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
   private stopped = false;
+  private ready = true;
   private readonly running = new Set<Promise<void>>();
   /** Errors from the kubelet's own API calls (a test should find none). */
   readonly errors: string[] = [];
+  /** Polls that could not reach the API server (while it restarts). */
+  readonly outages: string[] = [];
 
   constructor(private readonly options: TestKubeletOptions) {
     this.nodeName = options.nodeName ?? 'kappa-test-node';
@@ -56,25 +104,63 @@ export class TestKubelet {
   }
 
   /** What the containers of pod `name` print and how they exit; containers not named exit 0 silently. */
-  script(name: string, containers: Record<string, ContainerScript>): void {
-    this.scripts.set(name, containers);
+  script(name: string, containers: Record<string, ContainerScript>, pod: PodScript = {}): void {
+    this.scripts.set(name, { containers, pod });
+  }
+
+  /** A running container prints `line` (its log followers get it at once). */
+  print(pod: string, container: string, line: string): void {
+    this.append(`${this.options.namespace}/${pod}/${container}`, [line]);
+  }
+
+  /** The node's Ready condition; while it is not ready, new pods are refused as the scheduler would. */
+  async setNodeReady(ready: boolean): Promise<void> {
+    this.ready = ready;
+    const node = await this.core.readNode({ name: this.nodeName });
+    node.spec = {
+      ...node.spec,
+      taints: ready ? [] : [{ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }],
+    };
+    await this.core.replaceNode({ name: this.nodeName, body: node });
+    const fresh = await this.core.readNode({ name: this.nodeName });
+    fresh.status!.conditions = [
+      {
+        type: 'Ready',
+        status: ready ? 'True' : 'False',
+        reason: ready ? 'KubeletReady' : 'KubeletNotReady',
+        lastHeartbeatTime: new Date(),
+        lastTransitionTime: new Date(),
+      },
+    ];
+    await this.core.replaceNodeStatus({ name: this.nodeName, body: fresh });
   }
 
   async start(): Promise<void> {
     this.server = createServer({ cert: this.options.tls.cert, key: this.options.tls.key }, (req, res) => {
-      const match = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/?]+)/.exec(req.url ?? '');
+      const url = new URL(req.url ?? '/', 'https://localhost');
+      const match = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(url.pathname);
       if (!match) {
         res.writeHead(404).end();
         return;
       }
       const key = `${match[1]}/${match[2]}/${match[3]}`;
       this.logRequests.push(key);
-      const text = this.logs.get(key);
-      if (text === undefined) {
+      this.logQueries.push(url.search);
+      const log = this.logs.get(key);
+      if (log === undefined) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end(`container ${key} not found`);
         return;
       }
-      res.writeHead(200, { 'content-type': 'text/plain' }).end(text);
+      const timestamps = url.searchParams.get('timestamps') === 'true';
+      const since = url.searchParams.get('sinceTime');
+      const sinceMs = since ? Date.parse(since) : -Infinity;
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      for (const line of log.lines) if (line.ms >= sinceMs) res.write(formatLogLine(line, timestamps));
+      if (url.searchParams.get('follow') === 'true' && !log.ended) {
+        const follower = { res, timestamps };
+        log.followers.add(follower);
+        res.on('close', () => log.followers.delete(follower));
+      } else res.end();
     });
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
     const port = (this.server.address() as AddressInfo).port;
@@ -104,9 +190,26 @@ export class TestKubelet {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    for (const log of this.logs.values()) this.endLog(log);
     await Promise.allSettled([...this.running]);
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     this.server?.closeAllConnections();
+  }
+
+  private append(key: string, lines: string[]): void {
+    const log = this.logs.get(key);
+    if (!log) throw new Error(`no container ${key}`);
+    for (const text of lines) {
+      const line = { ...logStamp(), text };
+      log.lines.push(line);
+      for (const f of log.followers) f.res.write(formatLogLine(line, f.timestamps));
+    }
+  }
+
+  private endLog(log: ContainerLog): void {
+    log.ended = true;
+    for (const f of log.followers) f.res.end();
+    log.followers.clear();
   }
 
   private async poll(): Promise<void> {
@@ -118,10 +221,19 @@ export class TestKubelet {
       for (const pod of pods.items) {
         const name = pod.metadata!.name!;
         const uid = pod.metadata!.uid!;
+        const script = this.scripts.get(name)?.pod ?? {};
         if (pod.metadata?.deletionTimestamp) {
-          this.deleting.add(uid);
-          if (pod.spec?.nodeName === this.nodeName) await this.confirmDeletion(name, uid);
+          if (!this.deleting.has(uid)) this.deleting.set(uid, Date.now());
+          const since = this.deleting.get(uid)!;
+          const due =
+            script.deletion === 'never' ? false : Date.now() - since >= (script.deletion?.delayMs ?? 0);
+          if (pod.spec?.nodeName === this.nodeName && due) await this.confirmDeletion(name, uid);
         } else if (!pod.spec?.nodeName && !this.handled.has(uid)) {
+          if (!this.ready) {
+            if (!this.refused.has(uid)) await this.refuse(name);
+            this.refused.add(uid);
+            continue;
+          }
           this.handled.add(uid);
           const run = this.runPod(pod).catch((err: unknown) => {
             this.errors.push(`${name}: ${(err as Error).message}`);
@@ -131,10 +243,27 @@ export class TestKubelet {
         }
       }
     } catch (err) {
-      if (!this.stopped) this.errors.push(`poll: ${(err as Error).message}`);
+      if (this.stopped) return;
+      if (code(err) === undefined) this.outages.push((err as Error).message);
+      else this.errors.push(`poll: ${(err as Error).message}`);
     } finally {
       this.busy = false;
     }
+  }
+
+  /** What the scheduler writes when no node fits. */
+  private async refuse(name: string): Promise<void> {
+    await this.writeStatus(name, (status) => {
+      status.conditions = [
+        {
+          type: 'PodScheduled',
+          status: 'False',
+          reason: 'Unschedulable',
+          message: NOT_READY_MESSAGE,
+          lastTransitionTime: new Date(),
+        },
+      ];
+    });
   }
 
   /**
@@ -142,6 +271,8 @@ export class TestKubelet {
    * body the API server reads the options from it alone: a `gracePeriodSeconds` query parameter would be ignored.
    */
   private async confirmDeletion(name: string, uid: string): Promise<void> {
+    for (const [key, log] of this.logs)
+      if (key.startsWith(`${this.options.namespace}/${name}/`)) this.endLog(log);
     try {
       await this.core.deleteNamespacedPod({
         name,
@@ -149,28 +280,22 @@ export class TestKubelet {
         body: { gracePeriodSeconds: 0, preconditions: { uid } },
       });
     } catch (err) {
-      if ((err as { code?: number }).code !== 404) throw err;
+      if (code(err) !== 404 && code(err) !== 409) throw err;
     }
   }
 
   private async runPod(pod: V1Pod): Promise<void> {
     const { namespace } = this.options;
     const name = pod.metadata!.name!;
+    const uid = pod.metadata!.uid!;
     const spec = pod.spec!;
-    const script = this.scripts.get(name) ?? {};
-    await this.core.createNamespacedPodBinding({
-      name,
-      namespace,
-      body: { metadata: { name }, target: { apiVersion: 'v1', kind: 'Node', name: this.nodeName } },
-    });
+    const { containers: script, pod: podScript } = this.scripts.get(name) ?? { containers: {}, pod: {} };
     const sidecars = (spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always');
     const builds = (spec.initContainers ?? []).filter((c) => c.restartPolicy !== 'Always');
     const main = spec.containers;
     for (const c of [...(spec.initContainers ?? []), ...main]) {
-      this.logs.set(
-        `${namespace}/${name}/${c.name}`,
-        (script[c.name]?.log ?? []).map((l) => `${l}\n`).join(''),
-      );
+      this.logs.set(`${namespace}/${name}/${c.name}`, { lines: [], ended: false, followers: new Set() });
+      this.append(`${namespace}/${name}/${c.name}`, script[c.name]?.log ?? []);
     }
     const statuses = new Map<string, V1ContainerStatus>();
     const waiting = (c: { name: string; image?: string }): V1ContainerStatus => ({
@@ -190,8 +315,9 @@ export class TestKubelet {
       s.started = Boolean(state?.running);
     };
     let phase = 'Pending';
+    const deleted = () => this.stopped || this.deleting.has(uid);
     const write = async () => {
-      if (this.stopped || this.deleting.has(pod.metadata!.uid!)) return;
+      if (deleted()) return;
       await this.writeStatus(name, (status) => {
         status.phase = phase;
         status.hostIP = '127.0.0.1';
@@ -199,48 +325,102 @@ export class TestKubelet {
         status.podIP = '127.0.0.1';
         status.podIPs = [{ ip: '127.0.0.1' }];
         status.startTime = startedAt;
+        status.conditions = [{ type: 'PodScheduled', status: 'True', lastTransitionTime: startedAt }];
         status.initContainerStatuses = (spec.initContainers ?? []).map((c) => statuses.get(c.name)!);
         status.containerStatuses = main.map((c) => statuses.get(c.name)!);
       });
-      await new Promise((r) => setTimeout(r, this.options.stepMs ?? 100));
+      await sleep(this.options.stepMs ?? 100);
+    };
+    const untilDeleted = async () => {
+      while (!deleted()) await sleep(50);
     };
     const running = () => ({ running: { startedAt: new Date() } });
+    const start = (c: string) => {
+      const state = running();
+      set(c, state, true);
+      return state.running.startedAt;
+    };
     const exited = (c: string, startedAt: Date) => {
       const exitCode = script[c]?.exitCode ?? 0;
+      const log = this.logs.get(`${namespace}/${name}/${c}`)!;
+      this.endLog(log);
       return {
         terminated: {
           exitCode,
-          reason: exitCode === 0 ? 'Completed' : 'Error',
+          reason: script[c]?.reason ?? (exitCode === 0 ? 'Completed' : 'Error'),
           startedAt,
           finishedAt: new Date(),
         },
       };
     };
-    for (const c of sidecars) set(c.name, running(), true);
+    /** A container whose image cannot be pulled, or a crash-looping sidecar: the pod stays until deleted. */
+    const stuck = async (c: string) => {
+      const { pullError, crashLoop, exitCode } = script[c] ?? {};
+      if (pullError) set(c, { waiting: { reason: pullError.reason, message: pullError.message ?? '' } });
+      else if (crashLoop === undefined) return false;
+      else {
+        const s = statuses.get(c)!;
+        s.restartCount = crashLoop;
+        s.lastState = {
+          terminated: { exitCode: exitCode ?? 1, reason: 'Error', startedAt, finishedAt: new Date() },
+        };
+        set(c, {
+          waiting: { reason: 'CrashLoopBackOff', message: `back-off restarting failed container ${c}` },
+        });
+      }
+      await write();
+      await untilDeleted();
+      return true;
+    };
+
+    if (podScript.statusBeforeBindingMs !== undefined) {
+      const first = builds[0] ?? main[0]!;
+      start(first.name);
+      await this.writeStatus(name, (status) => {
+        status.initContainerStatuses = (spec.initContainers ?? []).map((c) => statuses.get(c.name)!);
+        status.containerStatuses = main.map((c) => statuses.get(c.name)!);
+      });
+      await sleep(podScript.statusBeforeBindingMs);
+      set(first.name, { waiting: { reason: 'PodInitializing' } });
+    }
+    await this.retrying(() =>
+      this.core.createNamespacedPodBinding({
+        name,
+        namespace,
+        body: { metadata: { name }, target: { apiVersion: 'v1', kind: 'Node', name: this.nodeName } },
+      }),
+    );
+    for (const c of sidecars) {
+      if (await stuck(c.name)) return;
+      start(c.name);
+    }
     await write();
     for (const c of builds) {
-      const state = running();
-      set(c.name, state);
+      if (await stuck(c.name)) return;
+      const startedAt = start(c.name);
       await write();
-      set(c.name, exited(c.name, state.running.startedAt));
-      await write();
+      set(c.name, exited(c.name, startedAt));
       if ((script[c.name]?.exitCode ?? 0) !== 0) {
+        // restartPolicy Never: the pod has failed, in the same status update.
         phase = 'Failed';
         for (const s of sidecars) set(s.name, exited(s.name, startedAt));
         await write();
         return;
       }
+      await write();
     }
+    for (const c of main) if (await stuck(c.name)) return;
     phase = 'Running';
-    const mainStarted = main.map(() => running());
-    main.forEach((c, i) => set(c.name, mainStarted[i], true));
+    const mainStarted = main.map((c) => start(c.name));
     await write();
-    if (main.some((c) => script[c.name]?.untilDeleted)) {
-      while (!this.stopped && !this.deleting.has(pod.metadata!.uid!))
-        await new Promise((r) => setTimeout(r, 50));
-      return;
+    if (main.some((c) => script[c.name]?.untilDeleted)) return untilDeleted();
+    const until = main.map((c) => script[c.name]?.until).filter((p) => p !== undefined);
+    if (until.length > 0) {
+      await Promise.race([Promise.all(until), untilDeleted()]);
+      if (deleted()) return;
+      for (const c of main) this.append(`${namespace}/${name}/${c.name}`, script[c.name]?.laterLog ?? []);
     }
-    main.forEach((c, i) => set(c.name, exited(c.name, mainStarted[i]!.running.startedAt)));
+    main.forEach((c, i) => set(c.name, exited(c.name, mainStarted[i]!)));
     // The kubelet stops native sidecars once the main containers have exited.
     for (const s of sidecars) set(s.name, exited(s.name, startedAt));
     phase = main.every((c) => (script[c.name]?.exitCode ?? 0) === 0) ? 'Succeeded' : 'Failed';
@@ -253,19 +433,60 @@ export class TestKubelet {
   ): Promise<void> {
     const { namespace } = this.options;
     for (let attempt = 1; ; attempt++) {
-      const pod = await this.core.readNamespacedPod({ name, namespace }).catch((err: unknown) => {
-        if ((err as { code?: number }).code === 404) return undefined; // deleted meanwhile
-        throw err;
-      });
+      const pod = await this.retrying(() => this.core.readNamespacedPod({ name, namespace })).catch(
+        (err: unknown) => {
+          if (code(err) === 404) return undefined; // deleted meanwhile
+          throw err;
+        },
+      );
       if (!pod || pod.metadata?.deletionTimestamp) return; // gone or being deleted: confirmDeletion takes over
       pod.status ??= {};
       change(pod.status);
       try {
-        await this.core.replaceNamespacedPodStatus({ name, namespace, body: pod });
+        await this.retrying(() => this.core.replaceNamespacedPodStatus({ name, namespace, body: pod }));
         return;
       } catch (err) {
-        if ((err as { code?: number }).code !== 409 || attempt >= 5) throw err;
+        if (code(err) === 404) return;
+        if (code(err) !== 409 || attempt >= 5) throw err;
       }
     }
   }
+
+  /** Retries a call that failed for want of a connection (the API server restarting), for up to 30 s. */
+  private async retrying<T>(call: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        return await call();
+      } catch (err) {
+        if (code(err) !== undefined || Date.now() > deadline || this.stopped) throw err;
+        await sleep(250);
+      }
+    }
+  }
+}
+
+const code = (err: unknown) => {
+  const c = (err as { code?: unknown } | null)?.code;
+  return typeof c === 'number' ? c : undefined;
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let lastNs = 0n;
+/** Now as a kubelet stamps log lines (RFC3339 with nine fraction digits), strictly increasing. */
+export function logStamp(): { at: string; ms: number } {
+  let ns = BigInt(Date.now()) * 1_000_000n;
+  if (ns <= lastNs) ns = lastNs + 1n;
+  lastNs = ns;
+  const ms = Number(ns / 1_000_000n);
+  return {
+    at: `${new Date(ms).toISOString().slice(0, 19)}.${String(ns % 1_000_000_000n).padStart(9, '0')}Z`,
+    ms,
+  };
+}
+
+/** A log line as /containerLogs serves it, with or without its timestamp (`timestamps=true`). */
+export function formatLogLine(line: LogLine, timestamps: boolean): string {
+  return timestamps ? `${line.at} ${line.text}\n` : `${line.text}\n`;
 }

@@ -119,19 +119,25 @@ describe('pod manifest', () => {
     assert.equal(bare.spec!.initContainers, undefined);
   });
 
-  test('names: deterministic per app, step and attempt; at most 63 characters; hashed when cut', () => {
-    assert.equal(podName('roaming', 'build', 3), 'roaming-build-3');
-    assert.equal(podName('roaming', 'build', 3), podName('roaming', 'build', 3));
+  test('names: deterministic per app, step, attempt and workflow run; at most 63 characters; hashed when cut', () => {
+    // The run's hash: a pod kept from an earlier run (a BatchJob run, a deploy after a stop: each starts at
+    // attempt 1) never has the name of a later run's pod; a retried activity of the same run computes the same.
+    assert.equal(podName('roaming', 'build', 3, 'r1'), 'roaming-build-3-82f3e9');
+    assert.equal(podName('roaming', 'build', 3, 'r1'), podName('roaming', 'build', 3, 'r1'));
+    assert.notEqual(podName('roaming', 'build', 3, 'r2'), podName('roaming', 'build', 3, 'r1'));
     const longApp = 'a'.repeat(60);
-    const a = podName(longApp, 'build-and-submit', 12);
-    const b = podName(longApp, 'build-and-check', 12);
+    const a = podName(longApp, 'build-and-submit', 12, 'r1');
+    const b = podName(longApp, 'build-and-check', 12, 'r1');
     for (const name of [a, b]) {
       assert.ok(name.length <= 63, name);
       assert.match(name, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
       assert.match(name, /-12-[0-9a-f]{8}$/);
     }
     assert.notEqual(a, b);
-    assert.notEqual(podName(longApp, 'build-and-submit', 13), a);
+    assert.notEqual(podName(longApp, 'build-and-submit', 13, 'r1'), a);
+    assert.notEqual(podName(longApp, 'build-and-submit', 12, 'r2'), a);
+    assert.equal(podName(longApp, 'build-and-submit', 12, 'r1'), a);
+    assert.equal(podName('a'.repeat(63), 'b'.repeat(63), 1000, 'r').length, 63);
   });
 
   test('the checks catch what an API server rejects', () => {

@@ -1,0 +1,147 @@
+// One pod's changes, through the client library's own list-watch (ListWatch: a field selector on the pod's name,
+// a re-list on 410 Gone, a watch resumed from the last resourceVersion). What it leaves to its caller is done
+// here: an error stops it, so it is started again after a backoff (exponential, capped), and a refusal (403)
+// ends the watch for good with the API server's words.
+import {
+  ADD,
+  CONNECT,
+  DELETE,
+  ERROR,
+  ListWatch,
+  UPDATE,
+  type V1Pod,
+  type Watch,
+} from '@kubernetes/client-node';
+import { formatDuration } from '../common/duration.js';
+import type { StepContext } from '../ports.js';
+import type { KubeClients } from './clients.js';
+import { forbidden, serverMessage, statusCode } from './pod-api.js';
+
+export interface PodWatchHandlers {
+  /** The pod as last seen (from a list or a watch event). */
+  pod(pod: V1Pod): void;
+  /** The pod is gone: a DELETED event, or a list without it. */
+  gone(): void;
+  /** The watch cannot go on (the worker may not list or watch pods): a non-retryable failure. */
+  fatal(err: Error): void;
+}
+
+export interface PodWatchOptions {
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+/** A connection that lasted this long without an error resets the backoff. */
+const HEALTHY_MS = 10_000;
+
+export class PodWatch {
+  private readonly informer: ListWatch<V1Pod>;
+  private readonly open = new Set<AbortController>();
+  private stopped = false;
+  private delayMs: number;
+  private connectedAt = 0;
+  private retry: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly kube: KubeClients,
+    private readonly namespace: string,
+    private readonly name: string,
+    private readonly ctx: StepContext,
+    private readonly handlers: PodWatchHandlers,
+    private readonly options: PodWatchOptions = {},
+  ) {
+    this.delayMs = options.initialBackoffMs ?? 500;
+    const fieldSelector = `metadata.name=${name}`;
+    const list = async () => {
+      const pods = await kube.core.listNamespacedPod({ namespace, fieldSelector });
+      if (!this.stopped && pods.items.length === 0) handlers.gone();
+      return pods;
+    };
+    this.informer = new ListWatch<V1Pod>(
+      `/api/v1/namespaces/${namespace}/pods`,
+      this.ownWatch(),
+      list,
+      false,
+      undefined,
+      fieldSelector,
+    );
+    const seen = (pod: V1Pod) => !this.stopped && handlers.pod(pod);
+    this.informer.on(ADD, seen);
+    this.informer.on(UPDATE, seen);
+    this.informer.on(DELETE, () => !this.stopped && handlers.gone());
+    this.informer.on(CONNECT, () => (this.connectedAt = Date.now()));
+    this.informer.on(ERROR, (err: unknown) => this.failed(err));
+  }
+
+  start(): void {
+    void this.informer.start();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    void this.informer.stop();
+    for (const request of this.open) request.abort();
+    this.open.clear();
+  }
+
+  /**
+   * ListWatch stops at an error: a refusal (403) from a ready API server ends the watch, anything else is tried
+   * again after a backoff. An API server that is starting refuses requests until its authorizer has synced: a
+   * 403 then is not the worker's Role.
+   */
+  private failed(err: unknown): void {
+    if (this.stopped) return;
+    if (statusCode(err) === 403) {
+      void this.kube.ready().then((ready) => {
+        if (this.stopped) return;
+        if (ready === false) return this.again(`${serverMessage(err)}, while the API server is not ready`);
+        this.stop();
+        this.handlers.fatal(forbidden(`watch pod ${this.namespace}/${this.name}: ${serverMessage(err)}`));
+      });
+      return;
+    }
+    this.again(serverMessage(err));
+  }
+
+  private again(problem: string): void {
+    if (Date.now() - this.connectedAt >= HEALTHY_MS) this.delayMs = this.options.initialBackoffMs ?? 500;
+    const delay = this.delayMs;
+    this.delayMs = Math.min(delay * 2, this.options.maxBackoffMs ?? 30_000);
+    this.ctx.log(
+      `watch of pod ${this.namespace}/${this.name} failed (${problem}); retrying in ${formatDuration(delay)}`,
+    );
+    this.retry = setTimeout(() => !this.stopped && void this.informer.start(), delay);
+  }
+
+  /**
+   * The client's Watch as ListWatch calls it, but owned: nothing is opened once stopped, every open request is
+   * aborted on stop (ListWatch may open one after its stop() while a list is in flight), and a stopped watch's
+   * end is not reported back.
+   */
+  private ownWatch(): Watch {
+    const watch = async (
+      path: string,
+      query: Record<string, string | number | boolean | undefined>,
+      callback: (phase: string, obj: unknown, watchObj?: unknown) => void,
+      done: (err: unknown) => void,
+    ): Promise<AbortController> => {
+      if (this.stopped) {
+        const aborted = new AbortController();
+        aborted.abort();
+        return aborted;
+      }
+      // `done` may come before the request is handed back (a refused or failed connection).
+      const call: { request?: AbortController; ended?: boolean } = {};
+      call.request = await this.kube.watch.watch(path, query, callback, (err: unknown) => {
+        call.ended = true;
+        if (call.request) this.open.delete(call.request);
+        if (!this.stopped) done(err);
+      });
+      if (this.stopped) call.request.abort();
+      else if (!call.ended) this.open.add(call.request);
+      return call.request;
+    };
+    return { config: this.kube.config, watch };
+  }
+}
