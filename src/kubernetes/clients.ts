@@ -72,7 +72,9 @@ export function kubeClients(kubeconfigPath?: string): KubeClients {
 
 /**
  * The library's Watch reports a refused watch as a bare `Forbidden` (it does not read the body). The API
- * server's Status says who may not do what, so it is fetched once more and handed on as `message` and `body`.
+ * server's Status says who may not do what, so the watch is asked for once more and its Status handed on as
+ * `message` and `body`. Refused only once (an API server that is starting refuses until its authorizer has
+ * synced), the error carries no code: it is passing trouble, not a refusal.
  */
 class StatusWatch extends Watch {
   override watch(
@@ -83,15 +85,21 @@ class StatusWatch extends Watch {
   ): Promise<AbortController> {
     return super.watch(path, query, callback, (err: unknown) => {
       const code = (err as { statusCode?: unknown } | null)?.statusCode;
-      if (typeof code !== 'number' || code < 400) return done(err);
+      if (code !== 403) return done(err);
+      const first = `HTTP ${code}: ${(err as Error).message}`;
       const params = new URLSearchParams({ watch: 'true', timeoutSeconds: '1' });
       for (const [key, value] of Object.entries(query))
         if (value !== undefined) params.set(key, String(value));
       get(this.config, `${path}?${params.toString()}`, AbortSignal.timeout(10_000))
-        .then(readStatus)
+        .then(async (res) => ({ again: res.statusCode, status: await readStatus(res) }))
         .then(
-          (status) => done(httpError(code, status, (err as Error).message)),
-          () => done(httpError(code, undefined, (err as Error).message)),
+          ({ again, status }) =>
+            done(
+              again === code
+                ? httpError(code, status)
+                : new Error(`${first}, then HTTP ${again} when asked again`),
+            ),
+          (asking: unknown) => done(new Error(`${first}; asking again failed: ${(asking as Error).message}`)),
         );
     });
   }

@@ -134,7 +134,6 @@ export class LogFollower {
       c.timer = undefined;
       this.kick(c);
     }, delay);
-    return;
   }
 
   private async follow(c: ContainerLog): Promise<void> {
@@ -169,7 +168,7 @@ export class LogFollower {
     c.busy = true;
     const started = Date.now();
     try {
-      for (;;) {
+      for (let pause = RETRY_MS.first; ; pause = Math.min(pause * 2, RETRY_MS.max)) {
         const abort = (c.abort = new AbortController());
         try {
           const body = await this.kube.podLog(
@@ -185,9 +184,7 @@ export class LogFollower {
           if (this.stopped) return;
           this.problem(c, err);
           if (Date.now() - started > FINISH_MS) return;
-          await sleep(
-            Math.min(RETRY_MS.max, 1_000 * 2 ** Math.min(4, Math.floor((Date.now() - started) / 2_000))),
-          );
+          await sleep(pause);
         }
       }
     } finally {

@@ -33,6 +33,8 @@ export interface PodWatchOptions {
 
 /** A connection that lasted this long without an error resets the backoff. */
 const HEALTHY_MS = 10_000;
+/** Without the API server's word that it is ready, a refusal is final only once it has lasted this long. */
+const REFUSAL_MS = 5_000;
 
 export class PodWatch {
   private readonly informer: ListWatch<V1Pod>;
@@ -40,6 +42,8 @@ export class PodWatch {
   private stopped = false;
   private delayMs: number;
   private connectedAt = 0;
+  /** Since when every try has been refused (403). */
+  private refusedSince: number | undefined;
   private retry: NodeJS.Timeout | undefined;
 
   constructor(
@@ -65,7 +69,10 @@ export class PodWatch {
       undefined,
       fieldSelector,
     );
-    const seen = (pod: V1Pod) => !this.stopped && handlers.pod(pod);
+    const seen = (pod: V1Pod) => {
+      this.refusedSince = undefined;
+      if (!this.stopped) handlers.pod(pod);
+    };
     this.informer.on(ADD, seen);
     this.informer.on(UPDATE, seen);
     this.informer.on(DELETE, () => !this.stopped && handlers.gone());
@@ -86,26 +93,34 @@ export class PodWatch {
   }
 
   /**
-   * ListWatch stops at an error: a refusal (403) from a ready API server ends the watch, anything else is tried
-   * again after a backoff. An API server that is starting refuses requests until its authorizer has synced: a
-   * 403 then is not the worker's Role.
+   * ListWatch stops at an error: a refusal (403) ends the watch, anything else is tried again after a backoff. An
+   * API server that is starting refuses requests for a moment, until its authorizer has synced (seen after a
+   * restart): a refusal is final when the server says it is ready (`/readyz`), or, when it will not say, once
+   * every try has been refused for 5 s.
    */
   private failed(err: unknown): void {
     if (this.stopped) return;
-    if (statusCode(err) === 403) {
-      void this.kube.ready().then((ready) => {
-        if (this.stopped) return;
-        if (ready === false) return this.again(`${serverMessage(err)}, while the API server is not ready`);
+    const healthy = Date.now() - this.connectedAt >= HEALTHY_MS;
+    if (statusCode(err) !== 403) {
+      this.refusedSince = undefined;
+      return this.again(serverMessage(err), healthy);
+    }
+    if (healthy || this.refusedSince === undefined) this.refusedSince = Date.now();
+    const since = this.refusedSince;
+    void this.kube.ready().then((ready) => {
+      if (this.stopped) return;
+      if (ready === true || (ready === undefined && Date.now() - since >= REFUSAL_MS)) {
         this.stop();
         this.handlers.fatal(forbidden(`watch pod ${this.namespace}/${this.name}: ${serverMessage(err)}`));
-      });
-      return;
-    }
-    this.again(serverMessage(err));
+      } else {
+        const why = ready === false ? 'the API server is not ready' : 'refused for less than 5s';
+        this.again(`${serverMessage(err)}; not final: ${why}`, healthy);
+      }
+    });
   }
 
-  private again(problem: string): void {
-    if (Date.now() - this.connectedAt >= HEALTHY_MS) this.delayMs = this.options.initialBackoffMs ?? 500;
+  private again(problem: string, healthy: boolean): void {
+    if (healthy) this.delayMs = this.options.initialBackoffMs ?? 500;
     const delay = this.delayMs;
     this.delayMs = Math.min(delay * 2, this.options.maxBackoffMs ?? 30_000);
     this.ctx.log(
