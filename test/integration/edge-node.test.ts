@@ -12,6 +12,7 @@ import { deployApp } from '../../src/cli/commands/deploy.js';
 import { TASK_QUEUE } from '../../src/common/temporal-names.js';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { formatIssue } from '../../src/config/issues.js';
+import { podName } from '../../src/kubernetes/pod-manifest.js';
 import { validateAppConfig } from '../../src/config/validate-app.js';
 import { workerConfigSchema, type WorkerConfig } from '../../src/config/worker-config.js';
 import { freePort, type DevServer } from '../../src/temporal/dev-server.js';
@@ -313,10 +314,13 @@ describe('build-and-submit pod, then YARN supervision', () => {
       [status.yarnAppId],
       'the id spark-submit printed in the pod is supervised',
     );
-    await waitFor(
-      'the pod deleted (keepPod never)',
-      () => !api.podNames().includes('pod-app-build-and-submit-1'),
+    const { runId } = await appHandle(client, 'pod-app').describe();
+    const pod = podName('pod-app', 'build-and-submit', 1, runId);
+    assert.ok(
+      api.requests.includes(`DELETE /api/v1/namespaces/spark-jobs/pods/${pod}`),
+      `${pod} was deleted: ${api.requests.join(', ')}`,
     );
+    await waitFor('the pod deleted (keepPod never)', () => !api.podNames().includes(pod));
     // And a restart builds a new pod for the new attempt.
     double.killFromOutside(status.yarnAppId!);
     const again = await running('pod-app', status.yarnAppId);
