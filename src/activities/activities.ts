@@ -222,11 +222,14 @@ export function createActivities(deps: KappaDeps) {
             if (input.degradedSince !== undefined) return { kind: 'reachable' };
             failedPolls = 0;
             firstFailureAt = undefined;
-            // The invariant, on every poll: no other live instance of the name beside the supervised one.
-            const extras = snapshot.apps.filter(
-              (app) => app.name === input.appName && app.id !== input.appId,
-            );
-            if (extras.length > 0) {
+            if (snapshot.apps.some((app) => app.id === input.appId)) {
+              // The invariant, on every poll: no other live instance of the name beside the supervised one.
+              // Only while that one is live, and not once cancelled: a supervision the workflow has left (a
+              // restart, a deploy) must never take the instance that replaced its app for an extra.
+              const extras = snapshot.apps.filter(
+                (app) => app.name === input.appName && app.id !== input.appId,
+              );
+              if (extras.length === 0 || ctx.cancellationSignal.aborted) continue;
               const onExisting = input.onExisting ?? 'kill';
               ctx.log.warn(
                 'another live instance of the app',
@@ -236,7 +239,6 @@ export function createActivities(deps: KappaDeps) {
               for (const app of extras) await deps.yarn.kill(input.host, app.id);
               return { kind: 'extraInstances', apps: extras, killed: true };
             }
-            if (snapshot.apps.some((app) => app.id === input.appId)) continue;
             let report: YarnAppReport | undefined;
             try {
               report = await deps.yarn.status(input.host, input.appId);
