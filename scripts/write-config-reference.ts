@@ -7,7 +7,15 @@ import { join } from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import { z } from 'zod';
 import { appConfigSchema, hostRef } from '../src/config/app-config.js';
-import { dns1123Label, dns1123Subdomain, duration, envVarName } from '../src/config/fields.js';
+import {
+  dns1123Label,
+  dns1123Subdomain,
+  duration,
+  envVarName,
+  IMAGE_REFERENCE,
+  linuxCapability,
+  NON_NEGATIVE_QUANTITY_PATTERN,
+} from '../src/config/fields.js';
 import { workerConfigSchema } from '../src/config/worker-config.js';
 
 export const CONFIG_REFERENCE_PATH = 'docs/configuration.md';
@@ -45,6 +53,9 @@ const NAMED_PATTERNS = new Map<string | undefined, { type: string; key: string }
   [toJson(dns1123Subdomain).pattern, { type: 'DNS-1123 subdomain', key: 'name' }],
   [toJson(envVarName).pattern, { type: 'environment variable name', key: 'NAME' }],
   [toJson(hostRef).pattern, { type: 'host name', key: 'host' }],
+  [toJson(linuxCapability).pattern, { type: 'capability name', key: 'capability' }],
+  [IMAGE_REFERENCE.source, { type: 'image reference', key: 'image' }],
+  [NON_NEGATIVE_QUANTITY_PATTERN.source, { type: 'Kubernetes quantity', key: 'quantity' }],
 ]);
 
 /**
@@ -82,11 +93,12 @@ const FIELD_NOTES: Record<string, string> = {
     'Run in order on every start; a restart starts at `restartPolicy.from`. Each step has exactly one of `pod`, `ssh`.',
   'spec.steps[].name': 'Unique in the app; used in pod names, logs and `restartPolicy.from`.',
   'spec.steps[].pod':
-    "A Kubernetes pod. `image` … `resources` here are the main container's; the step ends when the main container exits, and succeeds on exit code 0.",
+    "A Kubernetes pod. `image` … `securityContext` here are the main container's; the step ends when the main container exits, and succeeds on exit code 0.",
   'spec.steps[].pod.namespace': "The pod's namespace; default: the worker config's `kubernetes.namespace`.",
   'spec.steps[].pod.serviceAccount':
     "The service account the pod runs as; default: the worker config's `kubernetes.serviceAccount`.",
-  'spec.steps[].pod.image': "The main container's image.",
+  'spec.steps[].pod.image':
+    "The main container's image, as the kubelet parses it: `[registry[:port]/]name[:tag][@digest]`, the name in lower case, no spaces.",
   'spec.steps[].pod.command': "The main container's entrypoint (argv); default: the image's.",
   'spec.steps[].pod.args': "The main container's arguments.",
   'spec.steps[].pod.env':
@@ -97,8 +109,10 @@ const FIELD_NOTES: Record<string, string> = {
   'spec.steps[].pod.secretEnv.<NAME>.key': 'The key in that Secret.',
   'spec.steps[].pod.resources':
     'Resource requests; the memory request is also the limit, CPU is not limited.',
-  'spec.steps[].pod.resources.cpu': 'A Kubernetes quantity: `500m`, `2`.',
-  'spec.steps[].pod.resources.memory': 'A Kubernetes quantity: `512Mi`, `1Gi`.',
+  'spec.steps[].pod.resources.cpu': 'A Kubernetes quantity, not negative: `500m`, `2`, `0.5`.',
+  'spec.steps[].pod.resources.memory': 'A Kubernetes quantity, not negative: `512Mi`, `1Gi`, `1e9`.',
+  'spec.steps[].pod.securityContext':
+    "The main container's `securityContext` (Kubernetes' fields of that name); it overrides `podSecurityContext`.",
   'spec.steps[].pod.initContainers':
     'Run to completion first, in order (the build); a failing one fails the step. `main` is taken; names are unique in the pod.',
   'spec.steps[].pod.initContainers[].name': "The container's name.",
@@ -182,6 +196,8 @@ function typeOf(schema: JsonSchema): string {
       if (schema.pattern) return `string matching ${code(schema.pattern)}`;
       return schema.minLength ? 'non-empty string' : 'string';
     }
+    case 'boolean':
+      return 'boolean';
     case 'integer':
     case 'number': {
       const { minimum: min, maximum: max } = schema;

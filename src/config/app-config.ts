@@ -6,8 +6,11 @@ import {
   dns1123Subdomain,
   envVarName,
   hostName,
+  imageReference,
   limitsText,
+  linuxCapability,
   nonEmptyString,
+  resourceQuantity,
   type DurationLimits,
 } from './fields.js';
 import { APP_DURATION_LIMITS as LIMITS, BACKOFF_FACTOR, MAX_RESTARTS } from './limits.js';
@@ -33,15 +36,120 @@ const secretKeyRef = z.strictObject({
   key: z.string().regex(/^[-._a-zA-Z0-9]+$/, 'must be a Secret key (letters, digits, "-", "_", ".")'),
 });
 
-const quantity = z
-  .union([z.string(), z.number()])
-  .refine(
-    (q) => /^([+-]?[0-9.]+)([eE][-+]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$/.test(String(q)),
-    'expected a Kubernetes quantity such as 500m, 2, 1Gi',
+/** A Linux user or group id as the API server takes it (IsValidUserID, IsValidGroupID). */
+const MAX_ID = 2 ** 31 - 1;
+const linuxId = (what: string) =>
+  z.int().min(0).max(MAX_ID, `expected number <= ${MAX_ID}`).optional().describe(what);
+
+export const SeccompProfileType = {
+  RuntimeDefault: 'RuntimeDefault',
+  Localhost: 'Localhost',
+  Unconfined: 'Unconfined',
+} as const;
+
+const seccompProfile = z
+  .strictObject({
+    type: z
+      .enum(SeccompProfileType)
+      .describe(
+        "`RuntimeDefault`: the container runtime's profile. `Localhost`: a profile file on the node (`localhostProfile`). `Unconfined`: none.",
+      ),
+    localhostProfile: nonEmptyString
+      .optional()
+      .describe(
+        "With `type: Localhost`, and only then: the profile's path, relative to the kubelet's seccomp directory (no `..`).",
+      ),
+  })
+  .superRefine((profile, ctx) => {
+    const local = profile.localhostProfile;
+    if (profile.type === SeccompProfileType.Localhost && local === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['type'], message: 'Localhost needs localhostProfile' });
+    }
+    if (profile.type !== SeccompProfileType.Localhost && local !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['localhostProfile'], message: 'only with type: Localhost' });
+    }
+    if (local !== undefined && local.startsWith('/')) {
+      ctx.addIssue({ code: 'custom', path: ['localhostProfile'], message: 'must be a relative path' });
+    }
+    if (local !== undefined && local.split('/').includes('..')) {
+      ctx.addIssue({ code: 'custom', path: ['localhostProfile'], message: "must not contain '..'" });
+    }
+  })
+  .optional()
+  .describe('The seccomp profile (system calls the processes may make).');
+
+/** Pod-level settings (a subset of Kubernetes' PodSecurityContext, same names and meanings). */
+export const podSecurityContextSchema = z
+  .strictObject({
+    runAsUser: linuxId("The user id every container's processes run as; default: the image's `USER`."),
+    runAsGroup: linuxId("The group id of every container's processes; default: the image's."),
+    runAsNonRoot: z
+      .boolean()
+      .optional()
+      .describe(
+        "`true`: the kubelet refuses to start a container that would run as root (user id 0), or whose image's `USER` is a name rather than a number and `runAsUser` is not set.",
+      ),
+    fsGroup: linuxId(
+      "A group added to every container's processes; volumes that support it, such as `sharedVolume`, are owned by it.",
+    ),
+    seccompProfile,
+  })
+  .optional()
+  .describe(
+    "The pod's `securityContext`: defaults for every container, which a container's own `securityContext` overrides.",
   );
 
+/** Container-level settings (a subset of Kubernetes' SecurityContext, same names and meanings). */
+export const securityContextSchema = z
+  .strictObject({
+    allowPrivilegeEscalation: z
+      .boolean()
+      .optional()
+      .describe(
+        "Whether a process may gain more privileges than its parent (set-user-id programs); Kubernetes's default is `true`.",
+      ),
+    capabilities: z
+      .strictObject({
+        add: z
+          .array(linuxCapability)
+          .optional()
+          .describe('Linux capabilities to add, such as `NET_BIND_SERVICE`.'),
+        drop: z
+          .array(linuxCapability)
+          .optional()
+          .describe('Linux capabilities to drop; `ALL` drops every one.'),
+      })
+      .optional()
+      .describe("Changes to the container runtime's default Linux capabilities."),
+    privileged: z
+      .boolean()
+      .optional()
+      .describe(
+        "`true`: the container gets every capability and the host's devices; as good as root on the node.",
+      ),
+    readOnlyRootFilesystem: z
+      .boolean()
+      .optional()
+      .describe("`true`: the image's filesystem is read-only; `sharedVolume` stays writable."),
+    runAsUser: linuxId("The user id the container's processes run as; overrides `podSecurityContext`."),
+    runAsGroup: linuxId("The group id of the container's processes; overrides `podSecurityContext`."),
+    runAsNonRoot: z
+      .boolean()
+      .optional()
+      .describe('As in `podSecurityContext`, for this container; overrides it.'),
+    seccompProfile,
+  })
+  .optional()
+  .describe(
+    "The container's `securityContext` (Kubernetes' fields of that name); it overrides the pod step's `podSecurityContext`.",
+  );
+
+/** The Pod Security Standards a pod step can be held to (`securityProfile`). */
+export const SecurityProfile = { baseline: 'baseline', restricted: 'restricted' } as const;
+export type SecurityProfile = (typeof SecurityProfile)[keyof typeof SecurityProfile];
+
 const containerFields = {
-  image: nonEmptyString,
+  image: imageReference,
   command: z.array(z.string()).optional(),
   args: z.array(z.string()).optional(),
   env: env.optional(),
@@ -49,7 +157,10 @@ const containerFields = {
     .record(envVarName, secretKeyRef)
     .optional()
     .describe('Environment variables read from Kubernetes Secrets; secrets are never inlined'),
-  resources: z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() }).optional(),
+  resources: z
+    .strictObject({ cpu: resourceQuantity.optional(), memory: resourceQuantity.optional() })
+    .optional(),
+  securityContext: securityContextSchema,
 };
 
 export const containerSchema = z.strictObject({ name: dns1123Label, ...containerFields });
@@ -60,6 +171,13 @@ export const podStepSchema = z.strictObject({
   namespace: dns1123Label.optional().describe('Default: the worker config'),
   serviceAccount: dns1123Subdomain.optional().describe('Default: the worker config'),
   ...containerFields,
+  podSecurityContext: podSecurityContextSchema,
+  securityProfile: z
+    .enum(SecurityProfile)
+    .optional()
+    .describe(
+      "The Pod Security Standard the pod must meet, as the namespace's `pod-security.kubernetes.io/enforce` label names it. `restricted`: Kappa fills in what it requires where not set (`podSecurityContext`: `runAsNonRoot: true`, `seccompProfile: {type: RuntimeDefault}`; every container: `allowPrivilegeEscalation: false`, `capabilities.drop: [ALL]`) and refuses settings that break it. `baseline`: only refuses settings that break that standard. Default: neither.",
+    ),
   initContainers: z.array(containerSchema).default([]),
   sidecars: z.array(containerSchema).default([]),
   sharedVolume: z
@@ -233,5 +351,7 @@ export type Step = z.output<typeof stepSchema>;
 export type PodStep = z.output<typeof podStepSchema>;
 export type SshStep = z.output<typeof sshStepSchema>;
 export type Container = z.output<typeof containerSchema>;
+export type SecurityContext = NonNullable<Container['securityContext']>;
+export type PodSecurityContext = NonNullable<PodStep['podSecurityContext']>;
 export type YarnSpec = z.output<typeof yarnSchema>;
 export type RestartPolicy = z.output<typeof restartPolicySchema>;

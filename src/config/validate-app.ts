@@ -2,7 +2,14 @@
 // Pure, so the workflow's `deploy` validator runs what `kappa validate` runs (all but the minimums, which need
 // RuleContext.minimums).
 import { durationMs } from '../common/duration.js';
-import { appConfigSchema, type AppConfig } from './app-config.js';
+import {
+  appConfigSchema,
+  SeccompProfileType,
+  SecurityProfile,
+  type AppConfig,
+  type PodStep,
+  type SecurityContext,
+} from './app-config.js';
 import { outsideLimits, type DurationLimits } from './fields.js';
 import { formatPath, fromZodIssues, type ConfigIssue, type ConfigPath } from './issues.js';
 import { APP_DURATION_LIMITS as LIMITS } from './limits.js';
@@ -72,20 +79,11 @@ function checkRules(config: AppConfig, context: RuleContext): ConfigIssue[] {
 
   spec.steps.forEach((step, i) => {
     if (step.ssh) checkHost(step.ssh.host, ['spec', 'steps', i, 'ssh', 'host']);
+    const podPath: ConfigPath = ['spec', 'steps', i, 'pod'];
     const containers = step.pod
-      ? [
-          { path: ['spec', 'steps', i, 'pod'], env: step.pod.env },
-          ...step.pod.initContainers.map((c, j) => ({
-            path: ['spec', 'steps', i, 'pod', 'initContainers', j],
-            env: c.env,
-          })),
-          ...step.pod.sidecars.map((c, j) => ({
-            path: ['spec', 'steps', i, 'pod', 'sidecars', j],
-            env: c.env,
-          })),
-        ]
-      : [{ path: ['spec', 'steps', i, 'ssh'], env: step.ssh?.env }];
-    for (const { path, env } of containers) {
+      ? podContainers(step.pod, podPath)
+      : [{ path: ['spec', 'steps', i, 'ssh'], env: step.ssh?.env, secretEnv: undefined }];
+    for (const { path, env, secretEnv } of containers) {
       for (const name of Object.keys(env ?? {})) {
         if (SECRET_LOOKING_NAME.test(name)) {
           issues.push({
@@ -95,8 +93,18 @@ function checkRules(config: AppConfig, context: RuleContext): ConfigIssue[] {
           });
         }
       }
+      for (const name of Object.keys(secretEnv ?? {})) {
+        if (env !== undefined && Object.hasOwn(env, name)) {
+          issues.push({
+            path: [...path, 'secretEnv', name],
+            atKey: true,
+            message: `"${name}" is also in env (${formatPath([...path, 'env', name])}): one would hide the other in the container; set it in one place`,
+          });
+        }
+      }
     }
     if (step.pod) {
+      issues.push(...securityIssues(step.pod, podPath));
       const names = new Map<string, string>();
       const add = (name: string, path: (string | number)[]) => {
         const other = names.get(name);
@@ -116,6 +124,99 @@ function checkRules(config: AppConfig, context: RuleContext): ConfigIssue[] {
   });
 
   return issues;
+}
+
+/** A pod step's containers, main first, each with the path its fields are under. */
+function podContainers(pod: PodStep, podPath: ConfigPath) {
+  return [
+    { path: podPath, name: 'main', ...pod },
+    ...pod.initContainers.map((c, j) => ({ path: [...podPath, 'initContainers', j], ...c })),
+    ...pod.sidecars.map((c, j) => ({ path: [...podPath, 'sidecars', j], ...c })),
+  ];
+}
+
+/** What the restricted Pod Security Standard lets a container add to its capabilities. */
+const RESTRICTED_ADD = new Set(['NET_BIND_SERVICE']);
+/** What the baseline standard lets it add: the container runtimes' default set. */
+const BASELINE_ADD = new Set([
+  'AUDIT_WRITE',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'MKNOD',
+  'NET_BIND_SERVICE',
+  'SETFCAP',
+  'SETGID',
+  'SETPCAP',
+  'SETUID',
+  'SYS_CHROOT',
+]);
+
+/**
+ * Security settings the API server refuses together, and, with `securityProfile`, settings that break that Pod
+ * Security Standard (k8s.io/pod-security-admission): a namespace enforcing it would refuse the pod. `restricted`
+ * settings left out are filled in by the pod builder (RESTRICTED_POD, RESTRICTED_CONTAINER), so only what is set
+ * is checked here.
+ */
+function securityIssues(pod: PodStep, podPath: ConfigPath): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const profile = pod.securityProfile;
+  const restricted = profile === SecurityProfile.restricted;
+  const under = `under securityProfile: ${profile}`;
+  const refuse = (path: ConfigPath, message: string) => issues.push({ path, message });
+  const checkUser = (
+    sc: { runAsUser?: number; runAsNonRoot?: boolean; seccompProfile?: { type: string } } | undefined,
+    path: ConfigPath,
+    leftOut: string,
+  ) => {
+    if (sc?.seccompProfile?.type === SeccompProfileType.Unconfined && profile !== undefined)
+      refuse([...path, 'seccompProfile', 'type'], `must be RuntimeDefault or Localhost ${under}`);
+    if (!restricted) return;
+    if (sc?.runAsNonRoot === false) refuse([...path, 'runAsNonRoot'], `must not be false ${under}${leftOut}`);
+    if (sc?.runAsUser === 0) refuse([...path, 'runAsUser'], `must not be 0 (root) ${under}`);
+  };
+  checkUser(pod.podSecurityContext, [...podPath, 'podSecurityContext'], ' (left out, Kappa sets true)');
+
+  for (const { path: containerPath, securityContext: sc } of podContainers(pod, podPath)) {
+    const path = [...containerPath, 'securityContext'];
+    checkContradictions(sc, path, refuse);
+    checkUser(sc, path, " (left out, the pod's runAsNonRoot: true applies)");
+    if (profile === undefined || sc === undefined) continue;
+    if (sc.privileged === true) refuse([...path, 'privileged'], `must not be true ${under}`);
+    if (restricted && sc.allowPrivilegeEscalation === true)
+      refuse([...path, 'allowPrivilegeEscalation'], `must not be true ${under} (left out, Kappa sets false)`);
+    const allowed = restricted ? RESTRICTED_ADD : BASELINE_ADD;
+    sc.capabilities?.add?.forEach((cap, k) => {
+      if (!allowed.has(cap)) {
+        const may = restricted ? 'only NET_BIND_SERVICE' : `only ${[...BASELINE_ADD].join(', ')}`;
+        refuse([...path, 'capabilities', 'add', k], `${cap} may not be added ${under}: ${may}`);
+      }
+    });
+    const drop = sc.capabilities?.drop;
+    if (restricted && drop !== undefined && !drop.includes('ALL'))
+      refuse([...path, 'capabilities', 'drop'], `must include ALL ${under} (left out, Kappa sets [ALL])`);
+  }
+  return issues;
+}
+
+/** Pairs the API server refuses in one container's securityContext, whatever the profile. */
+function checkContradictions(
+  sc: SecurityContext | undefined,
+  path: ConfigPath,
+  refuse: (path: ConfigPath, message: string) => void,
+): void {
+  if (sc?.allowPrivilegeEscalation !== false) return;
+  if (sc.privileged === true)
+    refuse([...path, 'privileged'], 'cannot be true with allowPrivilegeEscalation: false');
+  sc.capabilities?.add?.forEach((cap, k) => {
+    if (cap === 'CAP_SYS_ADMIN')
+      refuse(
+        [...path, 'capabilities', 'add', k],
+        'cannot add CAP_SYS_ADMIN with allowPrivilegeEscalation: false',
+      );
+  });
 }
 
 /** Durations below their minimum, and an unreachableTimeout shorter than two polls. */

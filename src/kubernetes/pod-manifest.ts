@@ -1,9 +1,22 @@
 // The pod a `pod` step runs, built from the step alone (pure): init containers (the build) run first, sidecars
 // run beside them and the main container as native sidecars, and the main container's exit decides the step.
 import { createHash } from 'node:crypto';
-import type { V1Container, V1EnvVar, V1Pod, V1ResourceRequirements } from '@kubernetes/client-node';
+import type {
+  V1Container,
+  V1EnvVar,
+  V1Pod,
+  V1PodSecurityContext,
+  V1ResourceRequirements,
+  V1SecurityContext,
+} from '@kubernetes/client-node';
 import { durationMs } from '../common/duration.js';
-import type { Container, PodStep } from '../config/app-config.js';
+import {
+  SecurityProfile,
+  type Container,
+  type PodSecurityContext,
+  type PodStep,
+  type SecurityContext,
+} from '../config/app-config.js';
 
 export const MAIN_CONTAINER = 'main';
 const SHARED_VOLUME = 'kappa-shared';
@@ -70,7 +83,73 @@ function resources(r: Container['resources']): V1ResourceRequirements | undefine
   return { requests: amounts, ...(limits ? { limits } : {}) };
 }
 
-function container(c: Omit<Container, 'name'>, name: string, mountPath: string): V1Container {
+/**
+ * What `securityProfile: restricted` fills in where the config leaves it out, so every container passes the
+ * restricted Pod Security Standard: the pod runs as non-root with the runtime's seccomp profile, and each container
+ * drops every capability and cannot gain privileges. Settings that break the standard are refused by the config
+ * rules (validate-app.ts), so what is set is kept.
+ */
+export const RESTRICTED_POD = { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } } as const;
+export const RESTRICTED_CONTAINER = {
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ['ALL'] },
+} as const;
+
+/** A seccomp profile as Kubernetes has it: `localhostProfile` only when given. */
+function seccomp(p: NonNullable<SecurityContext['seccompProfile']>): {
+  type: string;
+  localhostProfile?: string;
+} {
+  return p.localhostProfile === undefined
+    ? { type: p.type }
+    : { type: p.type, localhostProfile: p.localhostProfile };
+}
+
+function podSecurityContext(step: PodStep): V1PodSecurityContext | undefined {
+  const given: PodSecurityContext = step.podSecurityContext ?? {};
+  const out: V1PodSecurityContext = {};
+  if (given.runAsUser !== undefined) out.runAsUser = given.runAsUser;
+  if (given.runAsGroup !== undefined) out.runAsGroup = given.runAsGroup;
+  if (given.runAsNonRoot !== undefined) out.runAsNonRoot = given.runAsNonRoot;
+  if (given.fsGroup !== undefined) out.fsGroup = given.fsGroup;
+  if (given.seccompProfile !== undefined) out.seccompProfile = seccomp(given.seccompProfile);
+  if (step.securityProfile === SecurityProfile.restricted) {
+    out.runAsNonRoot ??= RESTRICTED_POD.runAsNonRoot;
+    out.seccompProfile ??= { ...RESTRICTED_POD.seccompProfile };
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+function securityContext(given: SecurityContext = {}, profile: PodStep['securityProfile']) {
+  const out: V1SecurityContext = {};
+  if (given.allowPrivilegeEscalation !== undefined)
+    out.allowPrivilegeEscalation = given.allowPrivilegeEscalation;
+  if (given.capabilities !== undefined) {
+    const { add, drop } = given.capabilities;
+    out.capabilities = { ...(add ? { add: [...add] } : {}), ...(drop ? { drop: [...drop] } : {}) };
+  }
+  if (given.privileged !== undefined) out.privileged = given.privileged;
+  if (given.readOnlyRootFilesystem !== undefined) out.readOnlyRootFilesystem = given.readOnlyRootFilesystem;
+  if (given.runAsUser !== undefined) out.runAsUser = given.runAsUser;
+  if (given.runAsGroup !== undefined) out.runAsGroup = given.runAsGroup;
+  if (given.runAsNonRoot !== undefined) out.runAsNonRoot = given.runAsNonRoot;
+  if (given.seccompProfile !== undefined) out.seccompProfile = seccomp(given.seccompProfile);
+  if (profile === SecurityProfile.restricted) {
+    out.allowPrivilegeEscalation ??= RESTRICTED_CONTAINER.allowPrivilegeEscalation;
+    out.capabilities = {
+      ...out.capabilities,
+      drop: out.capabilities?.drop ?? [...RESTRICTED_CONTAINER.capabilities.drop],
+    };
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+function container(
+  c: Omit<Container, 'name'>,
+  name: string,
+  mountPath: string,
+  profile: PodStep['securityProfile'],
+): V1Container {
   const out: V1Container = { name, image: c.image };
   if (c.command) out.command = c.command;
   if (c.args) out.args = c.args;
@@ -78,15 +157,22 @@ function container(c: Omit<Container, 'name'>, name: string, mountPath: string):
   if (vars) out.env = vars;
   const res = resources(c.resources);
   if (res) out.resources = res;
+  const security = securityContext(c.securityContext, profile);
+  if (security) out.securityContext = security;
   out.volumeMounts = [{ name: SHARED_VOLUME, mountPath }];
   return out;
 }
 
 export function buildPodManifest(step: PodStep, id: PodIdentity, defaults: PodDefaults): V1Pod {
   const mount = step.sharedVolume;
-  const sidecars = step.sidecars.map((c) => ({ ...container(c, c.name, mount), restartPolicy: 'Always' }));
-  const builds = step.initContainers.map((c) => container(c, c.name, mount));
+  const profile = step.securityProfile;
+  const sidecars = step.sidecars.map((c) => ({
+    ...container(c, c.name, mount, profile),
+    restartPolicy: 'Always',
+  }));
+  const builds = step.initContainers.map((c) => container(c, c.name, mount, profile));
   const serviceAccount = step.serviceAccount ?? defaults.serviceAccount;
+  const security = podSecurityContext(step);
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -104,10 +190,11 @@ export function buildPodManifest(step: PodStep, id: PodIdentity, defaults: PodDe
       restartPolicy: 'Never',
       activeDeadlineSeconds: Math.max(1, Math.ceil(durationMs(step.timeout) / 1000)),
       ...(serviceAccount ? { serviceAccountName: serviceAccount } : {}),
+      ...(security ? { securityContext: security } : {}),
       // Native sidecars first: they start before the build, run beside it and the main container, and are
       // stopped by the kubelet once the main container has exited.
       ...(sidecars.length + builds.length > 0 ? { initContainers: [...sidecars, ...builds] } : {}),
-      containers: [container(step, MAIN_CONTAINER, mount)],
+      containers: [container(step, MAIN_CONTAINER, mount, profile)],
       volumes: [{ name: SHARED_VOLUME, emptyDir: {} }],
     },
   };

@@ -447,6 +447,102 @@ const CASES: Case[] = [
     message: /Kubernetes quantity/,
   },
   {
+    name: 'cpu with two decimal points (the API server refuses it with 400)',
+    edit: [['image: spark:3.5', "image: spark:3.5\n        resources: { cpu: '1.2.3' }"]],
+    path: 'spec.steps[0].pod.resources.cpu',
+    at: "'1.2.3'",
+    message: /^has more than one "\.": expected a Kubernetes quantity/,
+  },
+  {
+    name: 'memory in GB',
+    edit: [['image: spark:3.5', 'image: spark:3.5\n        resources: { memory: 1GB }']],
+    path: 'spec.steps[0].pod.resources.memory',
+    at: '1GB',
+    message: /^unknown suffix "GB": expected one of Ki Mi Gi/,
+  },
+  {
+    name: 'memory with a space, in an init container',
+    edit: [['image: sbt:1.7', 'image: sbt:1.7\n            resources: { memory: 10 Mi }']],
+    path: 'spec.steps[0].pod.initContainers[0].resources.memory',
+    at: '10 Mi',
+    message: /^must not contain whitespace/,
+  },
+  {
+    name: 'negative cpu',
+    edit: [['image: sbt:1.7', 'image: sbt:1.7\n            resources: { cpu: -1 }']],
+    path: 'spec.steps[0].pod.initContainers[0].resources.cpu',
+    at: '-1',
+    message: /^must not be negative$/,
+  },
+  {
+    name: 'image with a trailing space (the API server refuses it with 422)',
+    edit: [['image: sbt:1.7', "image: 'sbt:1.7 '"]],
+    path: 'spec.steps[0].pod.initContainers[0].image',
+    at: "'sbt:1.7 '",
+    message: /^must not have leading or trailing whitespace$/,
+  },
+  {
+    name: 'image with an upper-case name',
+    edit: [['image: spark:3.5', 'image: Spark:3.5']],
+    path: 'spec.steps[0].pod.image',
+    at: 'Spark:3.5',
+    message: /^repository name "Spark" must be lowercase$/,
+  },
+  {
+    name: 'a sidecar image that is no reference',
+    text: BASE.replace(
+      '        initContainers:',
+      '        sidecars: [{ name: kinit, image: "kinit:" }]\n        initContainers:',
+    ),
+    path: 'spec.steps[0].pod.sidecars[0].image',
+    at: '"kinit:"',
+    message: /^not an image reference: expected \[registry\[:port\]\/\]name\[:tag\]\[@digest\]/,
+  },
+  {
+    name: 'one name in env and secretEnv',
+    edit: [
+      [
+        'env: { HADOOP_CONF_DIR: /etc/hadoop/conf }',
+        'env: { HADOOP_CONF_DIR: /etc/hadoop/conf }\n        secretEnv: { HADOOP_CONF_DIR: { secret: s, key: k } }',
+      ],
+    ],
+    path: 'spec.steps[0].pod.secretEnv.HADOOP_CONF_DIR',
+    at: 'HADOOP_CONF_DIR: { secret',
+    message:
+      /^"HADOOP_CONF_DIR" is also in env \(spec\.steps\[0\]\.pod\.env\.HADOOP_CONF_DIR\): one would hide the other/,
+  },
+  {
+    name: 'unknown key in a securityContext',
+    edit: [
+      ['image: sbt:1.7', 'image: sbt:1.7\n            securityContext: { runAsUser: 185, sysctls: [] }'],
+    ],
+    path: 'spec.steps[0].pod.initContainers[0].securityContext.sysctls',
+    at: 'sysctls',
+    message: /^unknown key$/,
+  },
+  {
+    name: 'seccomp Localhost without its profile',
+    edit: [
+      [
+        'image: spark:3.5',
+        'image: spark:3.5\n        podSecurityContext: { seccompProfile: { type: Localhost } }',
+      ],
+    ],
+    path: 'spec.steps[0].pod.podSecurityContext.seccompProfile.type',
+    at: 'Localhost',
+    message: /^Localhost needs localhostProfile$/,
+  },
+  {
+    name: 'securityProfile restricted with a container that allows privilege escalation',
+    edit: [
+      ['image: spark:3.5', 'image: spark:3.5\n        securityProfile: restricted'],
+      ['image: sbt:1.7', 'image: sbt:1.7\n            securityContext: { allowPrivilegeEscalation: true }'],
+    ],
+    path: 'spec.steps[0].pod.initContainers[0].securityContext.allowPrivilegeEscalation',
+    at: 'true }',
+    message: /^must not be true under securityProfile: restricted/,
+  },
+  {
     name: 'label value not a string',
     edit: [['{ team: telecom }', '{ team: telecom, tier: 1 }']],
     path: 'metadata.labels.tier',

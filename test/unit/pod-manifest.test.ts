@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import type { V1Pod } from '@kubernetes/client-node';
 import { loadAppFile } from '../../src/config/load.js';
 import { validateAppConfig } from '../../src/config/validate-app.js';
 import { buildPodManifest, podName, type PodIdentity } from '../../src/kubernetes/pod-manifest.js';
-import { podProblems } from '../support/pod-checks.js';
+import { podProblems, podSecurityViolation } from '../support/pod-checks.js';
 
 const id: PodIdentity = {
   app: 'roaming',
@@ -156,4 +157,253 @@ describe('pod manifest', () => {
     assert.match(problems, /spec.containers\[0\].restartPolicy: Forbidden/);
     assert.match(problems, /volumeMounts.name: Not found: "nope"/);
   });
+});
+
+describe('pod security', () => {
+  const FULL = {
+    image: 'spark:3.5',
+    initContainers: [{ name: 'build', image: 'sbt:1.7' }],
+    sidecars: [{ name: 'kinit', image: 'kinit:1.0' }],
+  };
+  const containers = (pod: V1Pod) => [...(pod.spec!.initContainers ?? []), ...pod.spec!.containers];
+
+  test('a plain pod sets no securityContext, meets baseline and fails restricted as a namespace would say', () => {
+    const pod = buildPodManifest(podStep(FULL), id, defaults);
+    assert.equal(pod.spec!.securityContext, undefined);
+    for (const c of containers(pod)) assert.equal(c.securityContext, undefined, c.name);
+    assert.equal(podSecurityViolation(pod, 'baseline'), undefined);
+    assert.equal(
+      podSecurityViolation(pod, 'restricted'),
+      'allowPrivilegeEscalation != false (containers "kinit", "build", "main" must set securityContext.allowPrivilegeEscalation=false), ' +
+        'unrestricted capabilities (containers "kinit", "build", "main" must set securityContext.capabilities.drop=["ALL"]), ' +
+        'runAsNonRoot != true (pod or containers "kinit", "build", "main" must set securityContext.runAsNonRoot=true), ' +
+        'seccompProfile (pod or containers "kinit", "build", "main" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")',
+    );
+  });
+
+  test('securityProfile restricted fills in the pod and every container, and the pod meets restricted', () => {
+    const pod = buildPodManifest(podStep({ ...FULL, securityProfile: 'restricted' }), id, defaults);
+    assert.deepEqual(pod.spec!.securityContext, {
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    for (const c of containers(pod)) {
+      assert.deepEqual(
+        c.securityContext,
+        { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+        c.name,
+      );
+    }
+    assert.equal(podSecurityViolation(pod, 'restricted'), undefined);
+    assert.deepEqual(podProblems(pod), []);
+  });
+
+  test('what is set is kept, Kubernetes-shaped; restricted fills in only the rest', () => {
+    const pod = buildPodManifest(
+      podStep({
+        ...FULL,
+        securityProfile: 'restricted',
+        podSecurityContext: {
+          runAsUser: 185,
+          runAsGroup: 185,
+          fsGroup: 185,
+          seccompProfile: { type: 'Localhost', localhostProfile: 'profiles/spark.json' },
+        },
+        securityContext: {
+          readOnlyRootFilesystem: true,
+          capabilities: { add: ['NET_BIND_SERVICE'] },
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
+        initContainers: [
+          { name: 'build', image: 'sbt:1.7', securityContext: { runAsUser: 1000, runAsNonRoot: true } },
+        ],
+      }),
+      id,
+      defaults,
+    );
+    assert.deepEqual(pod.spec!.securityContext, {
+      runAsUser: 185,
+      runAsGroup: 185,
+      runAsNonRoot: true,
+      fsGroup: 185,
+      seccompProfile: { type: 'Localhost', localhostProfile: 'profiles/spark.json' },
+    });
+    const [kinit, build] = pod.spec!.initContainers!;
+    const main = pod.spec!.containers[0]!;
+    assert.deepEqual(main.securityContext, {
+      allowPrivilegeEscalation: false,
+      capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] },
+      readOnlyRootFilesystem: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    assert.deepEqual(build!.securityContext, {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      runAsUser: 1000,
+      runAsNonRoot: true,
+    });
+    assert.deepEqual(kinit!.securityContext, {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
+    assert.equal(podSecurityViolation(pod, 'restricted'), undefined);
+    assert.deepEqual(podProblems(pod), []);
+  });
+
+  test('without a profile the settings pass through as written; baseline fills nothing in', () => {
+    const step = {
+      ...FULL,
+      podSecurityContext: { runAsNonRoot: true },
+      securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+    };
+    for (const securityProfile of [undefined, 'baseline']) {
+      const pod = buildPodManifest(podStep({ ...step, securityProfile }), id, defaults);
+      assert.deepEqual(pod.spec!.securityContext, { runAsNonRoot: true });
+      assert.deepEqual(pod.spec!.containers[0]!.securityContext, step.securityContext);
+      assert.equal(pod.spec!.initContainers![0]!.securityContext, undefined);
+      assert.match(
+        podSecurityViolation(pod, 'restricted') ?? '',
+        /^allowPrivilegeEscalation != false \(containers "kinit", "build" must/,
+      );
+      assert.deepEqual(podProblems(pod), []);
+    }
+  });
+
+  test('the manifests are valid Kubernetes objects with every security field set', () => {
+    const sc = {
+      allowPrivilegeEscalation: false,
+      capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] },
+      privileged: false,
+      readOnlyRootFilesystem: true,
+      runAsUser: 2147483647,
+      runAsGroup: 0,
+      runAsNonRoot: true,
+      seccompProfile: { type: 'Unconfined' },
+    };
+    const pod = buildPodManifest(
+      podStep({
+        image: 'spark:3.5',
+        podSecurityContext: {
+          runAsUser: 1,
+          runAsGroup: 2,
+          runAsNonRoot: false,
+          fsGroup: 3,
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
+        securityContext: sc,
+        initContainers: [{ name: 'build', image: 'sbt:1.7', securityContext: sc }],
+        sidecars: [{ name: 'kinit', image: 'kinit:1.0', securityContext: sc }],
+      }),
+      id,
+      defaults,
+    );
+    assert.deepEqual(podProblems(pod), []);
+    for (const c of containers(pod)) assert.deepEqual(c.securityContext, sc, c.name);
+    const wrong = structuredClone(pod);
+    (wrong.spec!.containers[0]!.securityContext as Record<string, unknown>).runAsUser = 'root';
+    assert.match(podProblems(wrong).join('\n'), /^schema: /);
+  });
+
+  test('the example in config/apps that asks for restricted meets it', () => {
+    const { config } = loadAppFile(
+      join(__dirname, '..', '..', 'config', 'apps', 'international-roaming.yaml'),
+    );
+    const step = config.spec.steps.find((s) => s.pod)!;
+    assert.equal(step.pod!.securityProfile, 'restricted');
+    const pod = buildPodManifest(step.pod!, id, defaults);
+    assert.equal(podSecurityViolation(pod, 'restricted'), undefined);
+  });
+
+  // What PodSecurity admission answered to these pods on a real kube-apiserver v1.34.2 (dry-run creates in
+  // namespaces enforcing each level), after `violates PodSecurity "<level>:latest": `; undefined: accepted. The
+  // port in test/support/pod-checks.ts must say the same, word for word.
+  const c = (name: string, securityContext?: object, extra: object = {}) => ({
+    name,
+    image: 'busybox:1.36',
+    ...(securityContext ? { securityContext } : {}),
+    ...extra,
+  });
+  const RECORDED: { name: string; spec: object; baseline?: string; restricted?: string }[] = [
+    {
+      name: 'host access of every kind',
+      spec: {
+        hostNetwork: true,
+        hostPID: true,
+        securityContext: {
+          seccompProfile: { type: 'Unconfined' },
+          sysctls: [{ name: 'kernel.msgmax', value: '1' }],
+        },
+        containers: [
+          c(
+            'main',
+            { capabilities: { add: ['NET_ADMIN', 'CHOWN'] }, runAsUser: 0 },
+            { ports: [{ containerPort: 8080, hostPort: 8080 }] },
+          ),
+        ],
+        volumes: [{ name: 'logs', hostPath: { path: '/var/log' } }],
+      },
+      baseline:
+        'non-default capabilities (container "main" must not include "NET_ADMIN" in securityContext.capabilities.add), host namespaces (hostNetwork=true, hostPID=true), hostPath volumes (volume "logs"), hostPort (container "main" uses hostPort 8080), seccompProfile (pod must not set securityContext.seccompProfile.type to "Unconfined"), forbidden sysctls (kernel.msgmax)',
+      restricted:
+        'host namespaces (hostNetwork=true, hostPID=true), hostPort (container "main" uses hostPort 8080), forbidden sysctls (kernel.msgmax), allowPrivilegeEscalation != false (container "main" must set securityContext.allowPrivilegeEscalation=false), unrestricted capabilities (container "main" must set securityContext.capabilities.drop=["ALL"]; container "main" must not include "CHOWN", "NET_ADMIN" in securityContext.capabilities.add), restricted volume types (volume "logs" uses restricted volume type "hostPath"), runAsNonRoot != true (pod or container "main" must set securityContext.runAsNonRoot=true), runAsUser=0 (container "main" must not set runAsUser=0), seccompProfile (pod must not set securityContext.seccompProfile.type to "Unconfined")',
+    },
+    {
+      name: 'almost restricted',
+      spec: {
+        securityContext: { runAsNonRoot: false },
+        initContainers: [
+          c('build', {
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: ['NET_RAW'], add: ['CHOWN', 'NET_BIND_SERVICE'] },
+            seccompProfile: { type: 'Localhost', localhostProfile: 'build.json' },
+          }),
+        ],
+        containers: [
+          c('main', {
+            allowPrivilegeEscalation: true,
+            capabilities: { drop: ['ALL'] },
+            runAsNonRoot: false,
+            seLinuxOptions: { type: 'spc_t' },
+          }),
+          c('side', {
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: ['ALL'] },
+            appArmorProfile: { type: 'Unconfined' },
+          }),
+        ],
+        volumes: [{ name: 'data', nfs: { server: 'nfs.example.com', path: '/d' } }],
+      },
+      baseline:
+        'forbidden AppArmor profile (container "side" must not set AppArmor profile type to "Unconfined"), seLinuxOptions (container "main" set forbidden securityContext.seLinuxOptions: type "spc_t")',
+      restricted:
+        'forbidden AppArmor profile (container "side" must not set AppArmor profile type to "Unconfined"), seLinuxOptions (container "main" set forbidden securityContext.seLinuxOptions: type "spc_t"), allowPrivilegeEscalation != false (container "main" must set securityContext.allowPrivilegeEscalation=false), unrestricted capabilities (container "build" must set securityContext.capabilities.drop=["ALL"]; container "build" must not include "CHOWN" in securityContext.capabilities.add), restricted volume types (volume "data" uses restricted volume type "nfs"), runAsNonRoot != true (pod and container "main" must not set securityContext.runAsNonRoot=false), seccompProfile (pod or containers "main", "side" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")',
+    },
+    {
+      name: 'restricted container by container, one seccomp profile missing',
+      spec: {
+        containers: [
+          c('main', {
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] },
+            runAsNonRoot: true,
+            seccompProfile: { type: 'RuntimeDefault' },
+          }),
+          c('helper', {
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: ['ALL'] },
+            runAsNonRoot: true,
+          }),
+        ],
+      },
+      restricted:
+        'seccompProfile (pod or container "helper" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")',
+    },
+  ];
+  for (const r of RECORDED) {
+    test(`the Pod Security Standards checks say what the API server said: ${r.name}`, () => {
+      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: r.spec } as V1Pod;
+      assert.equal(podSecurityViolation(pod, 'baseline'), r.baseline);
+      assert.equal(podSecurityViolation(pod, 'restricted'), r.restricted);
+    });
+  }
 });
