@@ -12,10 +12,10 @@ import type { PodStep } from '../../src/config/app-config.js';
 import { kubeClients } from '../../src/kubernetes/clients.js';
 import { buildPodManifest, podName } from '../../src/kubernetes/pod-manifest.js';
 import { PodStepRunner } from '../../src/kubernetes/pod-step-runner.js';
-import type { StepContext } from '../../src/ports.js';
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-apiserver.js';
 import { TestKubelet } from '../support/test-kubelet.js';
 import { waitFor } from '../support/harness.js';
+import { testStepContext as context } from '../support/pod-step-fixtures.js';
 
 const NS = 'spark-jobs';
 const ROAMING = join(__dirname, '..', '..', 'config', 'apps', 'international-roaming.yaml');
@@ -252,25 +252,6 @@ describe('real kube-apiserver', () => {
       });
     });
     after(() => kubelet?.stop());
-
-    function context(app: string) {
-      const controller = new AbortController();
-      const lines: string[] = [];
-      const heartbeats: unknown[] = [];
-      const ctx: StepContext = {
-        app,
-        workflowId: `kappa/${app}`,
-        runId: 'run-1',
-        revision: 1,
-        attempt: 1,
-        stepName: 'build-and-submit',
-        signal: controller.signal,
-        heartbeat: (d) => heartbeats.push(d),
-        previousDetails: undefined,
-        log: (m) => lines.push(m),
-      };
-      return { ctx, controller, lines, heartbeats };
-    }
 
     test('pods/log reaches the kubelet through the API server proxy', async () => {
       kubelet.script('log-probe', { main: { log: ['hello from the kubelet'], untilDeleted: true } });

@@ -8,19 +8,24 @@ import { after, before, describe, test } from 'node:test';
 import { asyncLocalStorage, Context, type Info } from '@temporalio/activity';
 import type { V1Pod } from '@kubernetes/client-node';
 import { createActivities } from '../../src/activities/activities.js';
-import type { PodStep, Step } from '../../src/config/app-config.js';
-import { validateAppConfig } from '../../src/config/validate-app.js';
+import type { Step } from '../../src/config/app-config.js';
 import { kubeClients } from '../../src/kubernetes/clients.js';
 import { podName } from '../../src/kubernetes/pod-manifest.js';
 import { PodStepRunner, type PodRunnerOptions } from '../../src/kubernetes/pod-step-runner.js';
-import type { StepContext, YarnGateway } from '../../src/ports.js';
+import type { YarnGateway } from '../../src/ports.js';
 import { describeFailure } from '../../src/workflows/describe-failure.js';
+import { POD_STEP_NAME, testPodStep, testStepContext } from '../support/pod-step-fixtures.js';
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-apiserver.js';
 import { NOT_READY_MESSAGE, TestKubelet } from '../support/test-kubelet.js';
 import { waitFor } from '../support/harness.js';
 
 const NS = 'spark-jobs';
-const STEP = 'build-and-submit';
+const STEP = POD_STEP_NAME;
+const podStep = testPodStep;
+
+function context(app: string, runId = `run-of-${app}`, attempt = 1) {
+  return { ...testStepContext(app, { runId, attempt }), pod: podName(app, STEP, attempt, runId) };
+}
 const NO_WATCH = 'kappa-worker-nowatch';
 let kube: KubeApiServer;
 let kubelet: TestKubelet;
@@ -57,51 +62,6 @@ function runner(options: Partial<PodRunnerOptions> = {}, kubeconfig = kube.kubec
     initialBackoffMs: 250,
     ...options,
   });
-}
-
-function podStep(extra: Record<string, unknown> = {}): PodStep {
-  const result = validateAppConfig({
-    apiVersion: 'kappa/v1',
-    kind: 'StreamingApp',
-    metadata: { name: 'app' },
-    spec: {
-      yarn: { host: 'local', appName: 'A' },
-      steps: [
-        {
-          name: STEP,
-          pod: {
-            image: 'spark-submit:3.5.1',
-            command: ['spark-submit'],
-            args: ['--conf', 'spark.yarn.submit.waitAppCompletion=false', '/artifacts/app.jar'],
-            initContainers: [{ name: 'build', image: 'sbt:1.7' }],
-            sidecars: [{ name: 'kinit', image: 'kinit:1.0' }],
-            ...extra,
-          },
-        },
-      ],
-    },
-  });
-  assert.ok(result.ok, JSON.stringify(!result.ok && result.issues));
-  return result.config.spec.steps[0]!.pod!;
-}
-
-function context(app: string, runId = `run-of-${app}`, attempt = 1) {
-  const controller = new AbortController();
-  const lines: string[] = [];
-  const heartbeats: unknown[] = [];
-  const ctx: StepContext = {
-    app,
-    workflowId: `kappa/${app}`,
-    runId,
-    revision: 1,
-    attempt,
-    stepName: STEP,
-    signal: controller.signal,
-    heartbeat: (d) => heartbeats.push(d),
-    previousDetails: undefined,
-    log: (m) => lines.push(m),
-  };
-  return { ctx, controller, lines, heartbeats, pod: podName(app, STEP, attempt, runId) };
 }
 
 const code = (err: unknown) => (err as { code?: number }).code;

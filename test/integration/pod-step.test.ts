@@ -6,12 +6,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { podName } from '../../src/kubernetes/pod-manifest.js';
 import { PodStepRunner } from '../../src/kubernetes/pod-step-runner.js';
-import type { StepContext } from '../../src/ports.js';
-import type { PodStep } from '../../src/config/app-config.js';
-import { validateAppConfig } from '../../src/config/validate-app.js';
 import { kubeClients } from '../../src/kubernetes/clients.js';
 import { FakeApiServer } from '../support/fake-apiserver.js';
 import { waitFor } from '../support/harness.js';
+import { testPodStep as podStep, testStepContext } from '../support/pod-step-fixtures.js';
+
+const context = (app: string, attempt = 1, runId = 'run-1', previousDetails?: unknown) =>
+  testStepContext(app, { attempt, runId, previousDetails });
 
 const api = new FakeApiServer();
 const NS = 'spark-jobs';
@@ -26,51 +27,6 @@ before(async () => {
   });
 });
 after(() => api.stop());
-
-function podStep(extra: Record<string, unknown> = {}): PodStep {
-  const result = validateAppConfig({
-    apiVersion: 'kappa/v1',
-    kind: 'StreamingApp',
-    metadata: { name: 'app' },
-    spec: {
-      yarn: { host: 'local', appName: 'A' },
-      steps: [
-        {
-          name: 'build-and-submit',
-          pod: {
-            image: 'spark-submit:3.5.1',
-            command: ['spark-submit'],
-            args: ['--conf', 'spark.yarn.submit.waitAppCompletion=false', '/artifacts/app.jar'],
-            initContainers: [{ name: 'build', image: 'sbt:1.7' }],
-            sidecars: [{ name: 'kinit', image: 'kinit:1.0' }],
-            ...extra,
-          },
-        },
-      ],
-    },
-  });
-  assert.ok(result.ok);
-  return result.config.spec.steps[0]!.pod!;
-}
-
-function context(app: string, attempt = 1, runId = 'run-1', previousDetails?: unknown) {
-  const controller = new AbortController();
-  const lines: string[] = [];
-  const heartbeats: unknown[] = [];
-  const ctx: StepContext = {
-    app,
-    workflowId: `kappa/${app}`,
-    runId,
-    revision: 1,
-    attempt,
-    stepName: 'build-and-submit',
-    signal: controller.signal,
-    heartbeat: (d) => heartbeats.push(d),
-    previousDetails,
-    log: (m) => lines.push(m),
-  };
-  return { ctx, controller, lines, heartbeats };
-}
 
 const podOf = (app: string, attempt = 1, runId = 'run-1') => podName(app, 'build-and-submit', attempt, runId);
 const running = { running: { startedAt: new Date() } };

@@ -3,36 +3,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { V1ContainerState, V1ContainerStatus, V1Pod, V1PodStatus } from '@kubernetes/client-node';
-import { validateAppConfig } from '../../src/config/validate-app.js';
 import { describePod, PodJudge, podEnded } from '../../src/kubernetes/pod-judge.js';
 import { buildPodManifest } from '../../src/kubernetes/pod-manifest.js';
+import { testPodStep } from '../support/pod-step-fixtures.js';
+
+const step = (extra: Record<string, unknown> = {}) => testPodStep({ timeout: '10m', ...extra });
 
 const T0 = Date.parse('2025-11-25T14:00:00Z');
-
-function step(extra: Record<string, unknown> = {}) {
-  const result = validateAppConfig({
-    apiVersion: 'kappa/v1',
-    kind: 'StreamingApp',
-    metadata: { name: 'app' },
-    spec: {
-      yarn: { host: 'local', appName: 'A' },
-      steps: [
-        {
-          name: 'submit',
-          pod: {
-            image: 'spark-submit:3.5.1',
-            initContainers: [{ name: 'build', image: 'sbt:1.7' }],
-            sidecars: [{ name: 'kinit', image: 'kinit:1.0' }],
-            timeout: '10m',
-            ...extra,
-          },
-        },
-      ],
-    },
-  });
-  assert.ok(result.ok);
-  return result.config.spec.steps[0]!.pod!;
-}
 
 const container = (name: string, state: V1ContainerState, extra: Partial<V1ContainerStatus> = {}) =>
   ({
