@@ -19,6 +19,11 @@ export interface StepContext {
   stepName: string;
   /** Aborted on cancellation or timeout: the runner must stop its work and clean up, then reject. */
   signal: AbortSignal;
+  /**
+   * Whether the abort is this worker shutting down: the work is handed over, not cancelled. A runner leaves what
+   * the next worker can reattach to (its last heartbeat names it) instead of cleaning it up.
+   */
+  handingOver(): boolean;
   /** Progress for Temporal (also what a retried activity finds in `heartbeatDetails`). */
   heartbeat(details?: unknown): void;
   /** Details of the previous attempt's last heartbeat, so a retry can reattach instead of starting over. */

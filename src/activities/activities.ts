@@ -125,6 +125,7 @@ export function createActivities(deps: KappaDeps) {
         attempt: input.attempt,
         stepName: step.name,
         signal: AbortSignal.any([ctx.cancellationSignal, timeout.signal]),
+        handingOver: () => isWorkerShutdown(ctx.cancellationSignal),
         heartbeat: (details) => {
           latest = details ?? latest;
           ctx.heartbeat(latest);
@@ -297,3 +298,8 @@ export function createActivities(deps: KappaDeps) {
 }
 
 export type KappaActivities = ReturnType<typeof createActivities>;
+
+/** The SDK cancels running activities with this message once a stopping worker's shutdownGraceTime is over. */
+function isWorkerShutdown(signal: AbortSignal): boolean {
+  return signal.aborted && (signal.reason as Error | undefined)?.message === 'WORKER_SHUTDOWN';
+}

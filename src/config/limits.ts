@@ -69,7 +69,7 @@ export const BACKOFF_FACTOR = {
 export const WORKER_LIMITS = {
   shutdownGraceTime: {
     min: '1s',
-    belowMin: 'steps need time to delete their pods and stop remote commands',
+    belowMin: 'steps need a moment to end their remote commands and hand their pods over',
     max: '1h',
     aboveMax:
       "a stopping worker would hold up its restart that long (systemd's and Kubernetes' stop timeouts must exceed it)",

@@ -107,7 +107,7 @@ export const workerConfigSchema = z.strictObject({
   shutdownGraceTime: boundedDuration(WORKER_LIMITS.shutdownGraceTime, { enforceMin: true })
     .default('30s')
     .describe(
-      `How long a stopping worker lets running activities finish or clean up. ${limitsText(WORKER_LIMITS.shutdownGraceTime)}`,
+      `How long a stopping worker lets running activities finish; a pod step still running then is left to the next worker, which reattaches to its pod. ${limitsText(WORKER_LIMITS.shutdownGraceTime)}`,
     ),
 });
 

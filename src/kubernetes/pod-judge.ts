@@ -87,6 +87,16 @@ export class PodJudge {
       }
     }
     const main = status.containerStatuses?.find((c) => c.name === MAIN_CONTAINER)?.state?.terminated;
+    // The kubelet ended the pod itself (activeDeadlineSeconds, eviction): its reason says why, not the 137 its
+    // kill left on the main container.
+    if (status.phase === 'Failed' && status.reason) {
+      return fail({
+        container: main ? MAIN_CONTAINER : undefined,
+        exitCode: main?.exitCode,
+        reason: status.reason,
+        message: `pod failed (${status.reason})${status.message ? `: ${status.message}` : ''}`,
+      });
+    }
     if (main) {
       if (main.exitCode === 0) return { done: true, ok: true };
       return fail({

@@ -96,8 +96,14 @@ export class PodStepRunner implements StepRunner<PodStep> {
       throw err;
     } finally {
       logs.stop();
-      // Runs to the end even when the activity was cancelled: a cancelled step never leaves its pod behind.
-      if (created) await this.cleanUp(kube, namespace, name, step, outcome, ctx, seen.pod);
+      if (created && outcome === 'cancelled' && ctx.handingOver()) {
+        // A stopping worker: the step is not over, so the pod stays for the next worker to reattach to. Deleting
+        // it would kill a build or spark-submit the retry then runs again.
+        ctx.log(`worker shutting down: leaving pod ${namespace}/${name} for the next worker to reattach to`);
+      } else if (created) {
+        // Runs to the end even when the activity was cancelled: a cancelled step never leaves its pod behind.
+        await this.cleanUp(kube, namespace, name, step, outcome, ctx, seen.pod);
+      }
     }
   }
 

@@ -53,6 +53,7 @@ function stepContext(signal = new AbortController().signal) {
       stepName: 'submit',
       signal,
       heartbeat: () => undefined,
+      handingOver: () => false,
       previousDetails: undefined,
       log: (message: string) => lines.push(message),
     },

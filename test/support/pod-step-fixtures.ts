@@ -33,10 +33,13 @@ export function testPodStep(extra: Record<string, unknown> = {}): PodStep {
   return result.config.spec.steps[0]!.pod!;
 }
 
-/** A step context that records log lines and heartbeats; abort `controller` to cancel the step. */
+/**
+ * A step context that records log lines and heartbeats; abort `controller` to cancel the step (with
+ * `handingOver` true, as a stopping worker does).
+ */
 export function testStepContext(
   app: string,
-  options: { runId?: string; attempt?: number; previousDetails?: unknown } = {},
+  options: { runId?: string; attempt?: number; previousDetails?: unknown; handingOver?: boolean } = {},
 ) {
   const controller = new AbortController();
   const lines: string[] = [];
@@ -50,6 +53,7 @@ export function testStepContext(
     stepName: POD_STEP_NAME,
     signal: controller.signal,
     heartbeat: (d) => heartbeats.push(d),
+    handingOver: () => options.handingOver === true,
     previousDetails: options.previousDetails,
     log: (m) => lines.push(m),
   };

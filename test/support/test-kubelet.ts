@@ -6,6 +6,8 @@
  * the phase following. It serves `/containerLogs/NS/POD/CONTAINER` (with `follow`, `timestamps` and `sinceTime`,
  * as a kubelet does), so `pods/log` goes through the API server's own kubelet proxy, and it confirms graceful
  * deletion (a DELETE leaves the pod Terminating until the kubelet deletes it with grace period 0).
+ * It enforces `activeDeadlineSeconds` as a kubelet does: past it the containers are killed (137) and the pod
+ * Failed with reason DeadlineExceeded.
  *
  * No containers run: what each container prints, how it exits, or that it runs until the pod is deleted is the
  * test's script (`script()`), by default nothing and exit 0. A script can also make an image unpullable, a sidecar
@@ -83,6 +85,12 @@ export class TestKubelet {
     string,
     { containers: Record<string, ContainerScript>; pod: PodScript }
   >();
+  private readonly prefixScripts: {
+    prefix: string;
+    script: { containers: Record<string, ContainerScript>; pod: PodScript };
+  }[] = [];
+  /** The pods this kubelet ran, by name, in the order it bound them (one entry per pod object). */
+  readonly ran: string[] = [];
   private readonly logs = new Map<string, ContainerLog>();
   private readonly handled = new Set<string>();
   private readonly deleting = new Map<string, number>();
@@ -106,6 +114,15 @@ export class TestKubelet {
   /** What the containers of pod `name` print and how they exit; containers not named exit 0 silently. */
   script(name: string, containers: Record<string, ContainerScript>, pod: PodScript = {}): void {
     this.scripts.set(name, { containers, pod });
+  }
+
+  /** A script for every pod whose name starts with `prefix` (a workflow's pods, named only once it runs). */
+  scriptPrefix(prefix: string, containers: Record<string, ContainerScript>, pod: PodScript = {}): void {
+    this.prefixScripts.push({ prefix, script: { containers, pod } });
+  }
+
+  private scriptOf(name: string) {
+    return this.scripts.get(name) ?? this.prefixScripts.find((p) => name.startsWith(p.prefix))?.script;
   }
 
   /** A running container prints `line` (its log followers get it at once). */
@@ -221,7 +238,7 @@ export class TestKubelet {
       for (const pod of pods.items) {
         const name = pod.metadata!.name!;
         const uid = pod.metadata!.uid!;
-        const script = this.scripts.get(name)?.pod ?? {};
+        const script = this.scriptOf(name)?.pod ?? {};
         if (pod.metadata?.deletionTimestamp) {
           if (!this.deleting.has(uid)) this.deleting.set(uid, Date.now());
           const since = this.deleting.get(uid)!;
@@ -289,7 +306,8 @@ export class TestKubelet {
     const name = pod.metadata!.name!;
     const uid = pod.metadata!.uid!;
     const spec = pod.spec!;
-    const { containers: script, pod: podScript } = this.scripts.get(name) ?? { containers: {}, pod: {} };
+    const { containers: script, pod: podScript } = this.scriptOf(name) ?? { containers: {}, pod: {} };
+    this.ran.push(name);
     const sidecars = (spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always');
     const builds = (spec.initContainers ?? []).filter((c) => c.restartPolicy !== 'Always');
     const main = spec.containers;
@@ -315,11 +333,13 @@ export class TestKubelet {
       s.started = Boolean(state?.running);
     };
     let phase = 'Pending';
+    let podReason: { reason: string; message: string } | undefined;
     const deleted = () => this.stopped || this.deleting.has(uid);
     const write = async () => {
       if (deleted()) return;
       await this.writeStatus(name, (status) => {
         status.phase = phase;
+        if (podReason) Object.assign(status, podReason);
         status.hostIP = '127.0.0.1';
         status.hostIPs = [{ ip: '127.0.0.1' }];
         status.podIP = '127.0.0.1';
@@ -413,10 +433,43 @@ export class TestKubelet {
     phase = 'Running';
     const mainStarted = main.map((c) => start(c.name));
     await write();
-    if (main.some((c) => script[c.name]?.untilDeleted)) return untilDeleted();
+    // activeDeadlineSeconds counts from the pod's start on the node; past it the kubelet kills the pod.
+    const deadlineMs =
+      spec.activeDeadlineSeconds === undefined
+        ? undefined
+        : startedAt.getTime() + spec.activeDeadlineSeconds * 1000 - Date.now();
+    let deadlineTimer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => {
+      if (deadlineMs !== undefined)
+        deadlineTimer = setTimeout(() => resolve('deadline'), Math.max(0, deadlineMs));
+    });
+    const killedAtDeadline = async () => {
+      for (const c of [...main, ...sidecars]) {
+        const log = this.logs.get(`${namespace}/${name}/${c.name}`)!;
+        this.endLog(log);
+        set(c.name, { terminated: { exitCode: 137, reason: 'Error', startedAt, finishedAt: new Date() } });
+      }
+      phase = 'Failed';
+      podReason = {
+        reason: 'DeadlineExceeded',
+        message: 'Pod was active on the node longer than the specified deadline',
+      };
+      await write();
+    };
     const until = main.map((c) => script[c.name]?.until).filter((p) => p !== undefined);
+    try {
+      if (main.some((c) => script[c.name]?.untilDeleted)) {
+        if ((await Promise.race([untilDeleted(), deadline])) === 'deadline') await killedAtDeadline();
+        return;
+      }
+      if (until.length > 0) {
+        const ended = await Promise.race([Promise.all(until), untilDeleted(), deadline]);
+        if (ended === 'deadline') return await killedAtDeadline();
+      }
+    } finally {
+      clearTimeout(deadlineTimer);
+    }
     if (until.length > 0) {
-      await Promise.race([Promise.all(until), untilDeleted()]);
       if (deleted()) return;
       for (const c of main) this.append(`${namespace}/${name}/${c.name}`, script[c.name]?.laterLog ?? []);
     }

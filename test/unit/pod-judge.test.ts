@@ -152,6 +152,23 @@ describe('pod judge', () => {
       'pod failed (DeadlineExceeded): Pod was active on the node longer than the specified deadline',
     );
   });
+
+  test("the pod's own reason wins over the exit code the kubelet's kill left on main", () => {
+    const verdict = new PodJudge(step(), {}).judge(
+      pod({
+        phase: 'Failed',
+        reason: 'DeadlineExceeded',
+        message: 'Pod was active on the node longer than the specified deadline',
+        main: exited(137),
+      }),
+      T0,
+    );
+    assert.ok(verdict.done && !verdict.ok);
+    assert.deepEqual(
+      [verdict.failure.reason, verdict.failure.container, verdict.failure.exitCode],
+      ['DeadlineExceeded', 'main', 137],
+    );
+  });
 });
 
 describe('pod ended (what keepPod may keep)', () => {
