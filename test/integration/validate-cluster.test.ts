@@ -7,7 +7,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { KubernetesObjectApi, type KubernetesObject, type V1Deployment } from '@kubernetes/client-node';
+import {
+  KubernetesObjectApi,
+  PatchStrategy,
+  type KubernetesObject,
+  type V1Deployment,
+} from '@kubernetes/client-node';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { firstAttemptPod } from '../../src/cli/commands/validate.js';
 import { durationMs } from '../../src/common/duration.js';
@@ -289,6 +294,41 @@ describe('config/kubernetes/worker.yaml', () => {
       assert.deepEqual(verdict.warnings, [], what);
       assert.equal(verdict.object?.metadata?.namespace, RESTRICTED, what);
     }
+  });
+
+  test('applied for real (server-side apply, as `kubectl apply --server-side`): the objects stored as written', async () => {
+    const objects = KubernetesObjectApi.makeApiClient(kube.admin);
+    const applied: KubernetesObject[] = [];
+    for (const object of moved(worker)) {
+      applied.push(
+        await objects.patch(object, undefined, undefined, 'kappa-test', true, PatchStrategy.ServerSideApply),
+      );
+    }
+    assert.deepEqual(
+      applied.map((o) => `${o.kind}/${o.metadata?.namespace}/${o.metadata?.name}`),
+      worker.map((o) => `${o.kind}/${RESTRICTED}/${o.metadata?.name}`),
+    );
+    const stored = await objects.read({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: deployment.metadata!.name!, namespace: RESTRICTED },
+    });
+    const storedPod = (stored as V1Deployment).spec!.template.spec!;
+    assert.equal(storedPod.serviceAccountName, 'kappa-worker');
+    assert.deepEqual(
+      storedPod.containers[0]!.ports?.map((p) => [p.name, p.containerPort]),
+      [['metrics', 9464]],
+    );
+    // Applied again unchanged: nothing to do, the same generation.
+    const again = await objects.patch(
+      moved([deployment])[0]!,
+      undefined,
+      undefined,
+      'kappa-test',
+      true,
+      PatchStrategy.ServerSideApply,
+    );
+    assert.equal(again.metadata?.generation, stored.metadata?.generation);
   });
 
   test("the Deployment's pod, as its ReplicaSet would create it, passes PodSecurity enforce=restricted", async () => {
