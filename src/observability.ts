@@ -3,7 +3,7 @@
 import { createServer } from 'node:net';
 import { Runtime, type LogLevel, type LogMetadata, type Logger } from '@temporalio/worker';
 import pino from 'pino';
-import { Metric } from './common/metric-names.js';
+import { Metric, POLL_SECONDS_BUCKETS } from './common/metric-names.js';
 import type { ConfigIssue } from './config/issues.js';
 import type { WorkerConfig } from './config/worker-config.js';
 
@@ -97,7 +97,13 @@ export function installRuntime(metrics: MetricsConfig): ConfigIssue | undefined 
       ...(metrics.port > 0
         ? {
             telemetryOptions: {
-              metrics: { prometheus: { bindAddress: socketAddress(metrics.bindAddress, metrics.port) } },
+              metrics: {
+                prometheus: {
+                  bindAddress: socketAddress(metrics.bindAddress, metrics.port),
+                  // The SDK's default buckets are milliseconds; this histogram is in seconds.
+                  histogramBucketOverrides: { [Metric.pollSeconds]: [...POLL_SECONDS_BUCKETS] },
+                },
+              },
             },
           }
         : {}),
