@@ -223,14 +223,19 @@ export function createActivities(deps: KappaDeps) {
             if (input.degradedSince !== undefined) return { kind: 'reachable' };
             failedPolls = 0;
             firstFailureAt = undefined;
-            if (snapshot.apps.some((app) => app.id === input.appId)) {
+            const own = snapshot.apps.find((app) => app.id === input.appId);
+            if (own) {
               // The invariant, on every poll: no other live instance of the name beside the supervised one.
               // Only while that one is live, and not once cancelled: a supervision the workflow has left (a
               // restart, a deploy) must never take the instance that replaced its app for an extra.
               const extras = snapshot.apps.filter(
                 (app) => app.name === input.appName && app.id !== input.appId,
               );
-              if (extras.length === 0 || ctx.cancellationSignal.aborted) continue;
+              if (extras.length === 0 || ctx.cancellationSignal.aborted) {
+                const change = acceptedChange(input, own, snapshot.startedAt);
+                if (change) return change;
+                continue;
+              }
               const onExisting = input.onExisting ?? 'kill';
               ctx.log.warn(
                 'another live instance of the app',
@@ -302,4 +307,22 @@ export type KappaActivities = ReturnType<typeof createActivities>;
 /** The SDK cancels running activities with this message once a stopping worker's shutdownGraceTime is over. */
 function isWorkerShutdown(signal: AbortSignal): boolean {
   return signal.aborted && (signal.reason as Error | undefined)?.message === 'WORKER_SHUTDOWN';
+}
+
+/**
+ * Whether the supervised app moved between RUNNING and SUBMITTED/ACCEPTED, or stayed ACCEPTED too long: `Running`
+ * means YARN says RUNNING. Nothing for inputs of older releases (no `acceptedTimeoutMs`).
+ */
+function acceptedChange(
+  input: SuperviseInput,
+  app: YarnAppReport,
+  polledAt: number,
+): SupervisionOutcome | undefined {
+  if (input.acceptedTimeoutMs === undefined) return undefined;
+  const waiting = app.state !== 'RUNNING';
+  if (!waiting) return input.acceptedSince === undefined ? undefined : { kind: 'running' };
+  if (input.acceptedSince === undefined) return { kind: 'accepted', since: polledAt, state: app.state };
+  return Date.now() - input.acceptedSince >= input.acceptedTimeoutMs
+    ? { kind: 'notRunning', report: app }
+    : undefined;
 }

@@ -43,6 +43,13 @@ export interface SuperviseInput extends AppRef {
   degradedSince?: number;
   /** Absent in inputs scheduled by older releases: then extra instances are killed. */
   onExisting?: OnExistingRule;
+  /**
+   * How long the app may stay SUBMITTED/ACCEPTED. Absent in inputs scheduled by older releases: then any live
+   * state counts as running, as it did.
+   */
+  acceptedTimeoutMs?: number;
+  /** Set while YARN shows the app SUBMITTED or ACCEPTED, not RUNNING: since when (epoch ms). */
+  acceptedSince?: number;
 }
 
 /** Why a supervision activity returned: the workflow acts on each and calls it again unless the app ended. */
@@ -50,6 +57,12 @@ export type SupervisionOutcome =
   | { kind: 'ended'; report: YarnAppReport }
   | { kind: 'unreachable'; since: number; error: string }
   | { kind: 'reachable' }
+  /** YARN shows the app SUBMITTED or ACCEPTED, not RUNNING (a fresh submit, a queue, an AM restarting). */
+  | { kind: 'accepted'; since: number; state: string }
+  /** YARN shows the app RUNNING again after `accepted`. */
+  | { kind: 'running' }
+  /** The app stayed SUBMITTED/ACCEPTED for `acceptedTimeoutMs`. */
+  | { kind: 'notRunning'; report: YarnAppReport }
   /**
    * A poll showed other live instances of the app's YARN name. Killed already, unless `onExisting` is `fail`:
    * then the workflow decides.

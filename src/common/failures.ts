@@ -11,6 +11,8 @@ export const FailureType = {
   AppDidNotAppear: 'AppDidNotAppear',
   /** The YARN application ended (it is not running any more). */
   AppEnded: 'AppEnded',
+  /** The YARN application stayed SUBMITTED/ACCEPTED past `acceptedTimeout`; Kappa killed it. */
+  AppNotRunning: 'AppNotRunning',
   /** `onExisting: fail` and an instance is already live. */
   ExistingInstance: 'ExistingInstance',
   /** The edge node or its `yarn` CLI failed for longer than `unreachableTimeout`. */
@@ -30,6 +32,7 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.StepTimedOut,
   FailureType.AppDidNotAppear,
   FailureType.AppEnded,
+  FailureType.AppNotRunning,
   FailureType.ExistingInstance,
   FailureType.EdgeNodeUnreachable,
   FailureType.NotConfigured,

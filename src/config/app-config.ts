@@ -259,6 +259,14 @@ export const yarnSchema = z.strictObject({
         LIMITS.appearTimeout,
       ),
     ),
+  acceptedTimeout: appDuration(LIMITS.acceptedTimeout)
+    .default('10m')
+    .describe(
+      withLimits(
+        'How long the app may stay SUBMITTED or ACCEPTED in YARN (phase `Starting`: a full queue, an ApplicationMaster that cannot start) before Kappa kills it and the restart policy decides. `Running` means YARN says RUNNING.',
+        LIMITS.acceptedTimeout,
+      ),
+    ),
 });
 
 export const restartPolicySchema = z.strictObject({

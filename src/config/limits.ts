@@ -23,6 +23,13 @@ export const APP_DURATION_LIMITS = {
     max: '1d',
     aboveMax: 'an app not listed within a day was never submitted',
   },
+  acceptedTimeout: {
+    min: '1m',
+    belowMin:
+      'YARN shows a fresh app ACCEPTED for 10–20 s, and a recovered one for ~30 s after a ResourceManager restart',
+    max: '7d',
+    aboveMax: 'an app queued for a week needs a person, not a wait',
+  },
   podStepTimeout: {
     min: '10s',
     belowMin: 'a pod takes seconds just to be scheduled and started',

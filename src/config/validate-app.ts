@@ -225,6 +225,7 @@ function belowMinimums({ spec }: AppConfig): ConfigIssue[] {
     [spec.yarn.pollInterval, LIMITS.pollInterval, ['spec', 'yarn', 'pollInterval']],
     [spec.yarn.unreachableTimeout, LIMITS.unreachableTimeout, ['spec', 'yarn', 'unreachableTimeout']],
     [spec.yarn.appearTimeout, LIMITS.appearTimeout, ['spec', 'yarn', 'appearTimeout']],
+    [spec.yarn.acceptedTimeout, LIMITS.acceptedTimeout, ['spec', 'yarn', 'acceptedTimeout']],
     [
       spec.restartPolicy.backoff.initial,
       LIMITS.backoffInitial,

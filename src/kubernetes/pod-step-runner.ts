@@ -79,7 +79,7 @@ export class PodStepRunner implements StepRunner<PodStep> {
       throw ApplicationFailure.create({
         type: FailureType.StepFailed,
         nonRetryable: true,
-        message: `pod ${namespace}/${name}: ${failure.message}${outputEnding('log ends', tail)}`,
+        message: `pod ${namespace}/${name}: ${failure.message}${outputEnding('log ends', tail, failure.container ? logs.text(failure.container) : tail)}`,
         details: [
           {
             pod: name,

@@ -37,7 +37,7 @@ export class SshStepRunner implements StepRunner<SshStep> {
       throw ApplicationFailure.create({
         type: FailureType.StepFailed,
         nonRetryable: true,
-        message: `step "${ctx.stepName}" on ${step.host} ${how}${outputEnding('output ends', outputTail)}`,
+        message: `step "${ctx.stepName}" on ${step.host} ${how}${outputEnding('output ends', outputTail, `${result.stdout}\n${result.stderr}`)}`,
         details: [{ exitCode: result.code, outputTail }],
       });
     }

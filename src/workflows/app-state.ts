@@ -2,7 +2,7 @@
 // for changing it. No I/O and no waiting: the phase modules do that.
 import { log } from '@temporalio/workflow';
 import { durationMs } from '../common/duration.js';
-import { Phase } from '../common/phases.js';
+import { Phase, TERMINAL_PHASES } from '../common/phases.js';
 import type { RestartPolicyMs } from '../common/restart-policy.js';
 import type { AppConfig } from '../config/app-config.js';
 import type { AppRef } from '../activities/types.js';
@@ -29,6 +29,8 @@ export interface Instance {
   runningSince?: number;
   /** Set while the edge node is unreachable (epoch ms). */
   degradedSince?: number;
+  /** Set while YARN shows the app SUBMITTED or ACCEPTED, not RUNNING (epoch ms). */
+  acceptedSince?: number;
 }
 
 export class AppState {
@@ -167,12 +169,6 @@ export class AppState {
     );
   }
 
-  /** The latest attempt, if it has not ended. */
-  openAttempt(): number | undefined {
-    const last = this.attempts.at(-1);
-    return last && !last.endedAt ? last.attempt : undefined;
-  }
-
   takePending(): PendingRequest | undefined {
     const request = this.pending;
     this.pending = undefined;
@@ -193,6 +189,7 @@ export class AppState {
 
   status(): AppStatus {
     const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+    const ended = TERMINAL_PHASES.includes(this.phase);
     return {
       app: this.name,
       kind: this.config.kind,
@@ -200,12 +197,15 @@ export class AppState {
       step: this.step,
       restarts: this.restarts,
       totalRestarts: this.totalRestarts,
-      yarnAppId: this.instance?.appId ?? null,
+      // A run that ended still names the application it ended with (a BatchJob's, the last one that failed).
+      yarnAppId: this.instance?.appId ?? (ended ? (this.attempts.at(-1)?.yarnAppId ?? null) : null),
       lastHeartbeatAt: this.lastHeartbeatAt,
       lastError: this.lastError,
       revision: this.revision,
-      runningSince: iso(this.instance?.runningSince),
+      runningSince:
+        ended || this.instance?.acceptedSince !== undefined ? null : iso(this.instance?.runningSince),
       degradedSince: iso(this.instance?.degradedSince),
+      acceptedSince: iso(this.instance?.acceptedSince),
       attempts: this.attempts,
     };
   }

@@ -97,7 +97,7 @@ function installHandlers(state: AppState): void {
     (raw) => {
       // The handler gets its own copy of the input, and validators do not run on replay: parse it here too.
       const config = checkDeploy(state, raw);
-      const changed = stableJson(config) !== stableJson(state.config);
+      const changed = stableJson(config) !== stableJson(withDefaults(state.config));
       if (changed) {
         state.config = config;
         state.revision += 1;
@@ -135,6 +135,15 @@ function checkDeploy(state: AppState, raw: unknown): AppConfig {
   if (kind !== state.config.kind)
     throw invalidDeploy(`kind: this app is a ${state.config.kind}, not a ${kind}`);
   return result.config;
+}
+
+/**
+ * The running config with this release's defaults filled in: a field added since the app was deployed must not make
+ * an unchanged deploy look like a change (that would restart every app once after an upgrade).
+ */
+function withDefaults(config: AppConfig): AppConfig {
+  const result = validateAppConfig(config);
+  return result.ok ? result.config : config;
 }
 
 function invalidDeploy(message: string): ApplicationFailure {

@@ -35,7 +35,10 @@ export async function startAttempt(state: AppState, from: string, reason: string
   const { report, adopted } = outcome.value;
   state.instance = { appId: report.id };
   state.endAttempt(attempt, adopted ? 'adopted' : 'running', { yarnAppId: report.id });
-  return { kind: 'supervise', appId: report.id, runningSince: Date.now() };
+  const now = Date.now();
+  // Found, but not RUNNING yet: supervision keeps the app Starting until YARN says RUNNING.
+  const accepted = report.state === 'RUNNING' ? {} : { acceptedSince: now };
+  return { kind: 'supervise', appId: report.id, runningSince: now, ...accepted };
 }
 
 async function runSteps(state: AppState, from: string, attempt: number): Promise<Found> {

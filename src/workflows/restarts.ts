@@ -87,8 +87,11 @@ export async function stop(
       throw ApplicationFailure.create({ type: FailureType.EdgeNodeUnreachable, message: state.lastError });
     }
   }
-  const open = state.openAttempt();
-  if (open !== undefined) state.endAttempt(open, 'stopped');
+  // The attempt in progress, or the one whose app was running: it ends here.
+  const last = state.attempts.at(-1);
+  if (last && (!last.endedAt || last.outcome === 'running' || last.outcome === 'adopted')) {
+    state.endAttempt(last.attempt, 'stopped');
+  }
   state.setPhase(Phase.Stopped, request.leaveRunning ? 'left running on YARN' : request.reason);
 }
 

@@ -1,27 +1,53 @@
 // Supervision: the app runs on YARN; the poller reports when it ends or the edge node stops answering.
-import { ApplicationFailure, CancellationScope, sleep, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, patched, sleep, workflowInfo } from '@temporalio/workflow';
 import { durationMs } from '../common/duration.js';
 import { FailureType } from '../common/failures.js';
 import { Phase } from '../common/phases.js';
 import type { YarnAppReport } from '../yarn/model.js';
 import { supervisionActivities } from './activity-options.js';
-import type { AppState } from './app-state.js';
+import type { AppState, Instance } from './app-state.js';
 import { interruptible } from './interruptible.js';
 import { recordExtraInstances } from './metrics.js';
 import { killApp, onFailure } from './restarts.js';
 import type { Next, Resume } from './types.js';
 
-/** How supervision of one instance ended: the app left the live states, or another instance must win. */
-type Watched = { kind: 'ended'; report: YarnAppReport } | { kind: 'conflict'; ids: string[] };
+/** Marks runs in which an app SUBMITTED/ACCEPTED in YARN is Starting, not Running. */
+const ACCEPTED_IS_STARTING_PATCH = 'accepted-is-starting';
+
+/**
+ * How supervision of one instance ended: the app left the live states, another instance must win, or it never
+ * got past ACCEPTED.
+ */
+type Watched =
+  | { kind: 'ended'; report: YarnAppReport }
+  | { kind: 'conflict'; ids: string[] }
+  | { kind: 'notRunning'; report: YarnAppReport };
 
 export async function supervise(
   state: AppState,
-  { appId, runningSince, degradedSince }: Extract<Resume, { kind: 'supervise' }>,
+  { appId, runningSince, degradedSince, acceptedSince }: Extract<Resume, { kind: 'supervise' }>,
 ): Promise<Next> {
   const { yarn } = state.config.spec;
-  const instance = { appId, runningSince, degradedSince };
+  // Runs recorded before it took any live state for running; they replay unchanged.
+  const acceptedIsStarting = patched(ACCEPTED_IS_STARTING_PATCH);
+  const instance: Instance = {
+    appId,
+    runningSince,
+    degradedSince,
+    acceptedSince: acceptedIsStarting ? acceptedSince : undefined,
+  };
   state.instance = instance;
-  state.setPhase(degradedSince === undefined ? Phase.Running : Phase.Degraded, appId);
+  /** Degraded while the edge node is unreachable, else Running only when YARN says RUNNING. */
+  const livePhase = () =>
+    instance.degradedSince !== undefined
+      ? Phase.Degraded
+      : instance.acceptedSince !== undefined
+        ? Phase.Starting
+        : Phase.Running;
+  state.setPhase(
+    livePhase(),
+    instance.acceptedSince === undefined ? appId : `${appId} not RUNNING in YARN yet`,
+  );
 
   const pollMs = durationMs(yarn.pollInterval);
   const supervision = supervisionActivities(pollMs);
@@ -40,6 +66,9 @@ export async function supervise(
           unreachableTimeoutMs: durationMs(yarn.unreachableTimeout),
           degradedSince: instance.degradedSince,
           onExisting: yarn.onExisting,
+          ...(acceptedIsStarting
+            ? { acceptedTimeoutMs: acceptedTimeoutMs(state), acceptedSince: instance.acceptedSince }
+            : {}),
         });
         state.heard();
         if (outcome.kind === 'ended') return { kind: 'ended', report: outcome.report };
@@ -51,13 +80,21 @@ export async function supervise(
           if (!outcome.killed) return { kind: 'conflict', ids };
           continue;
         }
-        if (outcome.kind === 'unreachable') {
+        if (outcome.kind === 'notRunning') return { kind: 'notRunning', report: outcome.report };
+        if (outcome.kind === 'accepted') {
+          instance.acceptedSince = outcome.since;
+          state.setPhase(livePhase(), `YARN shows ${appId} ${outcome.state}, not RUNNING`);
+        } else if (outcome.kind === 'running') {
+          instance.acceptedSince = undefined;
+          state.setPhase(livePhase(), `YARN shows ${appId} RUNNING`);
+        } else if (outcome.kind === 'unreachable') {
           instance.degradedSince = outcome.since;
           state.lastError = `edge node ${yarn.host} unreachable: ${outcome.error}`;
           state.setPhase(Phase.Degraded, state.lastError);
         } else {
           instance.degradedSince = undefined;
-          state.setPhase(Phase.Running, `edge node ${yarn.host} answers again`);
+          state.lastError = null; // the outage is over; its text would read as a problem now
+          state.setPhase(livePhase(), `edge node ${yarn.host} answers again`);
         }
       }
     } finally {
@@ -70,12 +107,19 @@ export async function supervise(
     () => state.pending !== undefined || workflowInfo().continueAsNewSuggested,
   );
   if (outcome.kind === 'interrupted') {
-    return { kind: 'supervise', appId, runningSince, degradedSince: instance.degradedSince };
+    return {
+      kind: 'supervise',
+      appId,
+      runningSince,
+      degradedSince: instance.degradedSince,
+      ...(instance.acceptedSince === undefined ? {} : { acceptedSince: instance.acceptedSince }),
+    };
   }
   // The attempt that started this app ends with it.
   const attempt = state.attemptOf(appId);
   if (outcome.kind === 'error') return onFailure(state, outcome.error, attempt);
   if (outcome.value.kind === 'conflict') return giveWay(state, appId, outcome.value.ids, attempt);
+  if (outcome.value.kind === 'notRunning') return notRunning(state, outcome.value.report, attempt);
   const { report } = outcome.value;
   if (state.config.kind === 'BatchJob' && report.state === 'FINISHED' && report.finalStatus === 'SUCCEEDED') {
     state.lastError = null;
@@ -90,6 +134,29 @@ export async function supervise(
       message: `YARN application ${report.id} ended ${report.state}/${report.finalStatus}${
         report.diagnostics ? `: ${report.diagnostics}` : ''
       }`,
+    }),
+    attempt,
+  );
+}
+
+/** `acceptedTimeout` of the config; configs carried by runs of older releases lack it. */
+function acceptedTimeoutMs(state: AppState): number {
+  return durationMs(state.config.spec.yarn.acceptedTimeout ?? ACCEPTED_TIMEOUT_DEFAULT);
+}
+const ACCEPTED_TIMEOUT_DEFAULT = '10m';
+
+/**
+ * The app stayed SUBMITTED/ACCEPTED past `acceptedTimeout` (a full queue, an ApplicationMaster that cannot start):
+ * Kappa kills it, so a later attempt cannot make a second copy, and the restart policy decides.
+ */
+async function notRunning(state: AppState, report: YarnAppReport, attempt?: number): Promise<Next> {
+  await killApp(state, report.id, { only: true });
+  const { yarn } = state.config.spec;
+  return onFailure(
+    state,
+    ApplicationFailure.create({
+      type: FailureType.AppNotRunning,
+      message: `YARN application ${report.id} stayed ${report.state} for ${yarn.acceptedTimeout ?? ACCEPTED_TIMEOUT_DEFAULT} without running (a full queue? an ApplicationMaster that cannot start?); killed it${report.diagnostics ? `. Diagnostics: ${report.diagnostics}` : ''}`,
     }),
     attempt,
   );

@@ -60,13 +60,22 @@ export interface AppStatus {
   revision: number;
   runningSince: string | null;
   degradedSince: string | null;
+  /** Set while YARN shows the app SUBMITTED or ACCEPTED, not RUNNING (phase `Starting`). */
+  acceptedSince: string | null;
   attempts: AttemptRecord[];
 }
 
 /** Where a workflow run continues (also what continue-as-new carries). Each phase's data lives here only. */
 export type Resume =
   | { kind: 'start'; from: string; reason: string }
-  | { kind: 'supervise'; appId: string; runningSince: number; degradedSince?: number }
+  | {
+      kind: 'supervise';
+      appId: string;
+      runningSince: number;
+      degradedSince?: number;
+      /** YARN shows the app SUBMITTED or ACCEPTED, not RUNNING, since then (epoch ms). */
+      acceptedSince?: number;
+    }
   | { kind: 'backoff'; until: number; from: string };
 
 /** What the loop does next: resume somewhere, handle the request that interrupted an attempt, or end. */

@@ -1,5 +1,6 @@
 // The YARN gateway on the real `yarn` CLI, run on the edge node through a CommandRunner. Listing goes through
 // one poller per host, so however many apps a worker supervises there, it costs one `-list` per interval.
+import { failureSummary } from '../common/output.js';
 import { shellJoin } from '../common/shell-quote.js';
 import type { LiveSnapshot, YarnGateway } from '../ports.js';
 import { HostUnreachableError, type CommandResult, type CommandRunner } from '../ssh/command-runner.js';
@@ -115,10 +116,11 @@ export class YarnCli implements YarnGateway {
   }
 }
 
+/** A failed call, with the cause Java printed first (`Exception in thread "main" …`) as well as its last lines. */
 function failed(what: string, result: CommandResult): YarnUnavailableError {
-  const tail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' | ');
+  const summary = failureSummary(result.stderr.trim() || result.stdout);
   return new YarnUnavailableError(
-    `yarn application ${what} exited with ${result.code ?? 'a signal'}: ${tail.slice(0, 500)}`,
+    `yarn application ${what} exited with ${result.code ?? 'a signal'}: ${summary}`,
   );
 }
 

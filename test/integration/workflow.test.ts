@@ -7,7 +7,7 @@ import { temporal } from '@temporalio/proto';
 import { deployApp } from '../../src/cli/commands/deploy.js';
 import { TASK_QUEUE } from '../../src/common/temporal-names.js';
 import { temporalCliPath, type DevServer } from '../../src/temporal/dev-server.js';
-import { restartSignal, stopSignal } from '../../src/workflows/definitions.js';
+import { restartSignal, stopSignal, type AppStatus } from '../../src/workflows/definitions.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -196,10 +196,15 @@ describe('app workflow', { concurrency: true }, () => {
     const left = await runningApp('stop-leave');
     await appHandle(client, 'stop-kill').signal(stopSignal, {});
     await appHandle(client, 'stop-leave').signal(stopSignal, { leaveRunning: true });
-    await appHandle(client, 'stop-kill').result();
+    const stopped = (await appHandle(client, 'stop-kill').result()) as AppStatus;
     await appHandle(client, 'stop-leave').result();
     assert.equal(cluster.apps().find((a) => a.id === killed.yarnAppId)?.state, 'KILLED');
     assert.equal(cluster.apps().find((a) => a.id === left.yarnAppId)?.state, 'RUNNING');
+    // A stopped app shows no uptime, and its last attempt ended `stopped`, not `running`.
+    assert.deepEqual(
+      [stopped.phase, stopped.runningSince, stopped.attempts.at(-1)?.outcome, stopped.yarnAppId],
+      ['Stopped', null, 'stopped', killed.yarnAppId],
+    );
   });
 
   test('cancelling the workflow (Temporal UI, temporal CLI) is a stop: the app is killed, not orphaned', async () => {
@@ -424,6 +429,7 @@ describe('existing instances and failures', { concurrency: true }, () => {
     const back = await waitForStatus(client, 'degraded', 'Running again', (s) => s.phase === 'Running');
     assert.equal(back.yarnAppId, running.yarnAppId);
     assert.equal(back.restarts, 0);
+    assert.equal(back.lastError, null, 'the outage is over: no error shown');
     assert.equal(cluster.stepRuns('degraded', 'submit').length, submissions, 'no resubmission');
     await appHandle(client, 'degraded').signal(stopSignal, {});
   });

@@ -105,6 +105,11 @@ export class FakeCluster implements YarnGateway {
     return this.apps().filter((a) => a.name === name && model.isLive(a.state));
   }
 
+  /** A full queue: apps stay ACCEPTED (their AM never starts) until there is room again. */
+  setQueueFull(full: boolean): void {
+    model.setQueueFull(this.dir, full);
+  }
+
   release(marker: string): void {
     writeFileSync(join(this.dir, `release-${marker}`), '');
   }
@@ -143,11 +148,13 @@ export class FakeCluster implements YarnGateway {
     try {
       let yarnAppId: string | undefined;
       switch (verb) {
+        // spark-submit leaves its app ACCEPTED (RUNNING once its ApplicationMaster registers, or never while the
+        // queue is full).
         case 'submit':
-          yarnAppId = this.submit(arg);
+          yarnAppId = this.submit(arg, 'ACCEPTED');
           break;
         case 'submit-quietly':
-          this.submit(arg);
+          this.submit(arg, 'ACCEPTED');
           break;
         case 'sleep':
           await abortableWait(ctx.signal, () => false, durationMs(arg));
@@ -157,7 +164,7 @@ export class FakeCluster implements YarnGateway {
           break;
         case 'submit-and-block':
           // spark-submit whose app YARN has accepted, still running (e.g. waiting on a slow upload's end).
-          this.submit(arg);
+          this.submit(arg, 'ACCEPTED');
           await abortableWait(ctx.signal, () => existsSync(join(this.dir, `release-${argv[2] ?? ''}`)));
           break;
         case 'fail':

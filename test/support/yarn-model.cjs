@@ -7,7 +7,8 @@
  * Each fact about YARN is written here once:
  * - ids are `application_<clusterTimestamp>_<seq>`, seq counting from 1, zero-padded to at least 4 digits;
  * - the application states in YARN's enum order; the live ones are SUBMITTED, ACCEPTED, RUNNING;
- * - a submitted app is ACCEPTED and becomes RUNNING RUNNING_AFTER_MS later (its AM registered);
+ * - a submitted app is ACCEPTED and becomes RUNNING RUNNING_AFTER_MS later (its AM registered), unless the queue
+ *   is full (`setQueueFull`): then it stays ACCEPTED until there is room;
  * - kill: a live app ends KILLED/KILLED; killing an app that already ended changes nothing ('finished'); an id
  *   YARN never issued is 'unknown';
  * - an app may end on its own or be killed by someone else at any time (`end`);
@@ -22,6 +23,15 @@ const CLUSTER_TIMESTAMP = 1700000000000;
 const STATES = ['NEW', 'NEW_SAVING', 'SUBMITTED', 'ACCEPTED', 'RUNNING', 'FINISHED', 'FAILED', 'KILLED'];
 const LIVE_STATES = ['SUBMITTED', 'ACCEPTED', 'RUNNING'];
 const RUNNING_AFTER_MS = 300;
+/** While this file exists in the state dir the queue has no room: ACCEPTED apps stay ACCEPTED. */
+const QUEUE_FULL = 'queue-full';
+
+/** A full queue (no app gets past ACCEPTED) or room again. */
+function setQueueFull(dir, full) {
+  const file = path.join(dir, QUEUE_FULL);
+  if (full) fs.writeFileSync(file, '');
+  else fs.rmSync(file, { force: true });
+}
 /**
  * How a kill ends an app. Hadoop 3.4's diagnostics read `Application <id> was killed by user <u> at <ip>`; the
  * shorter text is what the tests assert (test/integration/ssh.test.ts).
@@ -69,8 +79,9 @@ function read(dir, now) {
   const state = fs.existsSync(file)
     ? JSON.parse(fs.readFileSync(file, 'utf8'))
     : { clusterTimestamp: CLUSTER_TIMESTAMP, nextSeq: 1, apps: [] };
+  const queueFull = fs.existsSync(path.join(dir, QUEUE_FULL));
   for (const app of state.apps) {
-    if (app.state === 'ACCEPTED' && now - app.startTime >= RUNNING_AFTER_MS) {
+    if (app.state === 'ACCEPTED' && !queueFull && now - app.startTime >= RUNNING_AFTER_MS) {
       app.state = 'RUNNING';
       app.progress = 0.1;
     }
@@ -142,4 +153,15 @@ function end(dir, id, how) {
   });
 }
 
-module.exports = { STATES, LIVE_STATES, KILLED_BY_USER, isLive, sleepSync, apps, submit, kill, end };
+module.exports = {
+  STATES,
+  LIVE_STATES,
+  KILLED_BY_USER,
+  isLive,
+  sleepSync,
+  apps,
+  submit,
+  kill,
+  end,
+  setQueueFull,
+};

@@ -35,6 +35,8 @@ export declare const LIVE_STATES: readonly string[];
 export declare const KILLED_BY_USER: Readonly<AppEnd>;
 
 export declare function isLive(state: string): boolean;
+/** A full queue: submitted apps stay ACCEPTED until called with `false`. */
+export declare function setQueueFull(dir: string, full: boolean): void;
 export declare function sleepSync(ms: number): void;
 /** Every app YARN knows in `dir`, as it would report them now. */
 export declare function apps(dir: string): ModelApp[];

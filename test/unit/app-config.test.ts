@@ -619,6 +619,7 @@ describe('valid app configs', () => {
       unreachableTimeout: '15m',
       onExisting: 'adopt',
       appearTimeout: '5m',
+      acceptedTimeout: '10m',
     });
     assert.deepEqual(result.config.spec.restartPolicy, {
       maxRestarts: 5,

@@ -75,7 +75,11 @@ export async function statusCommand(
   const uptime = status.runningSince ? ageOf(status.runningSince) : '-';
   const lines = [
     `app:            ${status.app} (${status.kind})`,
-    `phase:          ${status.phase}${status.step ? ` (step ${status.step})` : ''}`,
+    `phase:          ${status.phase}${status.step ? ` (step ${status.step})` : ''}${
+      status.acceptedSince
+        ? ` (YARN shows it ACCEPTED for ${ageOf(status.acceptedSince)}, not RUNNING yet)`
+        : ''
+    }`,
     `revision:       ${status.revision}`,
     `restarts:       ${status.restarts} (total ${status.totalRestarts})`,
     `yarn app:       ${status.yarnAppId ?? '-'}`,
