@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 # machine), so no test file times out waiting for them.
 bash scripts/ensure-temporal-cli.sh >/dev/null
 bash scripts/ensure-kube.sh >/dev/null
+bash scripts/ensure-yarn.sh >/dev/null
 bash scripts/ensure-sshd.sh
 files=("$@")
 if [ ${#files[@]} -eq 0 ]; then
