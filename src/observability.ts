@@ -21,7 +21,7 @@ export function pinoLogger(level: string = process.env.KAPPA_LOG_LEVEL ?? 'info'
             : lvl === 'ERROR'
               ? 'error'
               : 'info';
-    log[method](meta ?? {}, message);
+    log[method](meta ? withErrorsSpelledOut(meta) : {}, message);
   };
   return {
     log: write,
@@ -30,6 +30,30 @@ export function pinoLogger(level: string = process.env.KAPPA_LOG_LEVEL ?? 'info'
     info: (m, meta) => write('INFO', m, meta),
     warn: (m, meta) => write('WARN', m, meta),
     error: (m, meta) => write('ERROR', m, meta),
+  };
+}
+
+/**
+ * The SDK logs activity and workflow failures as `{ error: Error }`, which JSON turns into `{"name":…}` alone: the
+ * message, the failure type and the causes are what an operator needs, so they are written out.
+ */
+export function withErrorsSpelledOut(meta: LogMetadata): LogMetadata {
+  const out: LogMetadata = {};
+  for (const [key, value] of Object.entries(meta) as [string, unknown][]) {
+    out[key] = value instanceof Error ? spelledOut(value) : value;
+  }
+  return out;
+}
+
+function spelledOut(err: Error, depth = 0): Record<string, unknown> {
+  const { type, nonRetryable } = err as Error & { type?: unknown; nonRetryable?: unknown };
+  return {
+    name: err.name,
+    message: err.message,
+    ...(typeof type === 'string' ? { type } : {}),
+    ...(nonRetryable === true ? { nonRetryable } : {}),
+    ...(err.stack ? { stack: err.stack } : {}),
+    ...(err.cause instanceof Error && depth < 5 ? { cause: spelledOut(err.cause, depth + 1) } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 // The composition root: the adapters a production worker hands its activities as ports: SSH to the edge nodes, the yarn CLI there, and the
 // step runners (ssh commands, Kubernetes pods).
 import { ApplicationFailure } from '@temporalio/common';
+import { Runtime } from '@temporalio/worker';
 import { FailureType } from './common/failures.js';
 import type { WorkerConfig } from './config/worker-config.js';
 import { kubeClients, type KubeClients } from './kubernetes/clients.js';
@@ -15,13 +16,26 @@ export function productionDeps(
   config: WorkerConfig,
   onPoll?: (host: string, seconds: number, ok: boolean) => void,
 ): KappaDeps & { close(): void } {
-  const pool = new SshPool(config.hosts);
+  const pool = new SshPool(config.hosts, {
+    // Once per host and key, at ERROR: a refused host key stops every poll and step on that host.
+    onHostKeyRefused: (message, fields) => {
+      Runtime.instance().logger.error(`SSH host key refused: ${message}`, {
+        ...fields,
+        event: 'hostKeyRefused',
+      });
+    },
+  });
   const runner = new HostCommandRunner(pool);
   const yarnCommands = Object.fromEntries([
     ['local', config.local.yarnCommand],
     ...Object.entries(config.hosts).map(([name, host]) => [name, host.yarnCommand]),
   ]) as Record<string, string>;
-  const yarn = new YarnCli(runner, { yarnCommands, ...(onPoll ? { onPoll } : {}) });
+  const webUrls = Object.fromEntries(
+    Object.entries(config.hosts).flatMap(([name, host]) =>
+      host.yarnWebUrl ? [[name, host.yarnWebUrl]] : [],
+    ),
+  ) as Record<string, string>;
+  const yarn = new YarnCli(runner, { yarnCommands, webUrls, ...(onPoll ? { onPoll } : {}) });
   let kube: KubeClients | undefined;
   const pods = new PodStepRunner(
     () => {

@@ -12,6 +12,7 @@ import { initialSearchAttributes, WORKFLOW_TYPE, workflowId } from '../common/te
 import type { AppConfig, Overlap } from '../config/app-config.js';
 import type { appWorkflow } from '../workflows/app-workflow.js';
 import type { AppWorkflowInput } from '../workflows/definitions.js';
+import { appDetails, appSummary } from '../workflows/ui-details.js';
 
 const OVERLAP: Record<keyof typeof Overlap, ScheduleOverlapPolicy> = {
   skip: 'SKIP',
@@ -41,6 +42,8 @@ export async function deploySchedule(
     taskQueue,
     args: [input],
     typedSearchAttributes: initialSearchAttributes(name, config.kind),
+    staticSummary: appSummary(config),
+    staticDetails: appDetails(config),
   };
   const policies = { overlap: OVERLAP[schedule?.overlap ?? 'skip'] };
   try {

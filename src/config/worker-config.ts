@@ -31,6 +31,12 @@ const hostSchema = z.strictObject({
   privateKeyPath: nonEmptyString.default('~/.ssh/id_ed25519'),
   knownHostsPath: nonEmptyString.default('~/.ssh/known_hosts'),
   yarnCommand: nonEmptyString.default('yarn'),
+  yarnWebUrl: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe(
+      "The ResourceManager's web UI (e.g. `http://rm-host:8088`): the Temporal UI links an app there when YARN gives no tracking URL (`N/A`).",
+    ),
 });
 
 export const workerConfigSchema = z.strictObject({

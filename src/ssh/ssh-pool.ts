@@ -12,7 +12,7 @@ import {
   type CommandRunner,
   watchCommand,
 } from './command-runner.js';
-import { checkHostKey, knownKeyTypes, parseKnownHosts } from './known-hosts.js';
+import { checkHostKey, fingerprint, knownKeyTypes, parseKnownHosts } from './known-hosts.js';
 import { remoteWrapper, takePidMarker } from './remote-wrapper.js';
 
 export interface SshPoolOptions {
@@ -22,6 +22,11 @@ export interface SshPoolOptions {
   maxChannels?: number;
   /** Passphrases come from the environment: KAPPA_SSH_PASSPHRASE_<HOST> or KAPPA_SSH_PASSPHRASE. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Told once per host and offered key when a host key is refused (unknown or changed): the moment an operator most
+   * needs a loud, precise message. Retries of the same refusal are not told again.
+   */
+  onHostKeyRefused?: (message: string, fields: { host: string; file: string; fingerprint: string }) => void;
 }
 
 export class SshPool implements CommandRunner {
@@ -68,6 +73,9 @@ class SshHost {
   private lastError: Error | undefined;
   private active = 0;
   private readonly waiting: (() => void)[] = [];
+
+  /** Refused host keys already told (fingerprints), so a retry loop does not flood the log. */
+  private readonly refusalsTold = new Set<string>();
 
   constructor(
     private readonly name: string,
@@ -180,7 +188,18 @@ class SshHost {
         keepaliveCountMax: 3,
         hostVerifier: (key: Buffer) => {
           const verdict = checkHostKey(entries, config.host, config.port, key, config.knownHostsPath);
-          if (!verdict.ok) refusal = verdict.message;
+          if (!verdict.ok) {
+            refusal = verdict.message;
+            const print = fingerprint(key);
+            if (!this.refusalsTold.has(print)) {
+              this.refusalsTold.add(print);
+              this.options.onHostKeyRefused?.(`${label}: ${verdict.message}`, {
+                host: `${config.host}:${config.port}`,
+                file: config.knownHostsPath,
+                fingerprint: print,
+              });
+            }
+          }
           return verdict.ok;
         },
         // Ask for a key type known_hosts has, so a host with several keys is checked against the one we know.

@@ -30,21 +30,22 @@ function activities(options: ActivityOptions) {
 }
 
 /** The existing-instance check: retried while the edge node is unreachable, for up to `unreachableTimeout`. */
-export function checkActivities(unreachableTimeoutMs: number) {
-  return activities({ startToCloseTimeout: '2m', scheduleToCloseTimeout: unreachableTimeoutMs });
+export function checkActivities(unreachableTimeoutMs: number, summary?: string) {
+  return activities({ startToCloseTimeout: '2m', scheduleToCloseTimeout: unreachableTimeoutMs, summary });
 }
 
 /** A step: its own `timeout` ends it first; a few tries cover a worker lost mid-step (the runner reattaches). */
-export function stepActivities(stepTimeoutMs: number) {
+export function stepActivities(stepTimeoutMs: number, summary?: string) {
   return activities({
     startToCloseTimeout: stepTimeoutMs + OWN_TIMEOUT_MARGIN_MS,
     retry: { ...retryPolicy, maximumAttempts: 3 },
+    summary,
   });
 }
 
 /** The wait for the app to show up in YARN, bounded by `appearTimeout`. */
-export function awaitAppActivities(appearTimeoutMs: number) {
-  return activities({ startToCloseTimeout: appearTimeoutMs + OWN_TIMEOUT_MARGIN_MS });
+export function awaitAppActivities(appearTimeoutMs: number, summary?: string) {
+  return activities({ startToCloseTimeout: appearTimeoutMs + OWN_TIMEOUT_MARGIN_MS, summary });
 }
 
 /** How often the app-appearance wait polls: the app's interval, but never slower than 5 s at start-up. */
@@ -53,9 +54,10 @@ export function appearPollMs(pollIntervalMs: number): number {
 }
 
 /** Supervision runs as long as the app lives; only heartbeats tell whether its worker is alive. */
-export function supervisionActivities(pollIntervalMs: number) {
+export function supervisionActivities(pollIntervalMs: number, summary?: string) {
   const { polls, minMs, maxMs } = SUPERVISION_HEARTBEAT;
   return activities({
+    summary,
     startToCloseTimeout: '3650d',
     // Scaled with the poll interval: a worker that died is noticed within a few polls.
     heartbeatTimeout: Math.min(Math.max(polls * pollIntervalMs, minMs), maxMs),
@@ -65,8 +67,9 @@ export function supervisionActivities(pollIntervalMs: number) {
 }
 
 /** Killing the app: kept trying while the edge node might come back; past that, fail loudly. */
-export function killActivities(unreachableTimeoutMs: number) {
+export function killActivities(unreachableTimeoutMs: number, summary?: string) {
   return activities({
+    summary,
     startToCloseTimeout: '3m',
     scheduleToCloseTimeout: unreachableTimeoutMs + 3 * 60_000,
   });

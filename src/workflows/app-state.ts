@@ -1,6 +1,6 @@
 // The app workflow's state in one place: what `status` shows, what continue-as-new carries, and the few rules
 // for changing it. No I/O and no waiting: the phase modules do that.
-import { log } from '@temporalio/workflow';
+import { log, setCurrentDetails } from '@temporalio/workflow';
 import { durationMs } from '../common/duration.js';
 import { Phase, TERMINAL_PHASES } from '../common/phases.js';
 import type { RestartPolicyMs } from '../common/restart-policy.js';
@@ -8,6 +8,7 @@ import type { AppConfig } from '../config/app-config.js';
 import type { AppRef } from '../activities/types.js';
 import { recordPhase } from './metrics.js';
 import { SearchAttributeSync } from './search-attributes.js';
+import { currentDetails } from './ui-details.js';
 import type {
   AppStatus,
   AppWorkflowInput,
@@ -31,6 +32,8 @@ export interface Instance {
   degradedSince?: number;
   /** Set while YARN shows the app SUBMITTED or ACCEPTED, not RUNNING (epoch ms). */
   acceptedSince?: number;
+  /** The YARN UI page of the app, as YARN reported it. */
+  trackingUrl?: string;
 }
 
 export class AppState {
@@ -47,6 +50,8 @@ export class AppState {
   attempts: AttemptRecord[];
   /** A stop or restart that arrived and has not been acted on yet. */
   pending: PendingRequest | undefined;
+  /** While backing off: when the next restart starts (epoch ms). */
+  backoffUntil: number | undefined;
   private readonly searchAttributes = new SearchAttributeSync();
 
   constructor(input: AppWorkflowInput) {
@@ -206,6 +211,7 @@ export class AppState {
         ended || this.instance?.acceptedSince !== undefined ? null : iso(this.instance?.runningSince),
       degradedSince: iso(this.instance?.degradedSince),
       acceptedSince: iso(this.instance?.acceptedSince),
+      nextRestartAt: this.phase === Phase.BackingOff ? iso(this.backoffUntil) : null,
       attempts: this.attempts,
     };
   }
@@ -218,5 +224,11 @@ export class AppState {
       KappaRestarts: this.restarts,
       KappaYarnAppId: this.instance?.appId ?? null,
     });
+    setCurrentDetails(
+      currentDetails(this.status(), {
+        trackingUrl: this.instance?.trackingUrl,
+        maxRestarts: this.config.spec.restartPolicy.maxRestarts,
+      }),
+    );
   }
 }

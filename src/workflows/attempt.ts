@@ -9,6 +9,7 @@ import type { AppState } from './app-state.js';
 import { interruptible } from './interruptible.js';
 import { Phase } from '../common/phases.js';
 import { killApp, onFailure } from './restarts.js';
+import { stepSummary, yarnSummary } from './ui-details.js';
 import type { Next } from './types.js';
 
 /** The app found in YARN at the end of an attempt, and whether it was there before (adopted, not submitted). */
@@ -38,13 +39,17 @@ export async function startAttempt(state: AppState, from: string, reason: string
   const now = Date.now();
   // Found, but not RUNNING yet: supervision keeps the app Starting until YARN says RUNNING.
   const accepted = report.state === 'RUNNING' ? {} : { acceptedSince: now };
-  return { kind: 'supervise', appId: report.id, runningSince: now, ...accepted };
+  const tracking = report.trackingUrl ? { trackingUrl: report.trackingUrl } : {};
+  return { kind: 'supervise', appId: report.id, runningSince: now, ...accepted, ...tracking };
 }
 
 async function runSteps(state: AppState, from: string, attempt: number): Promise<Found> {
   const { yarn } = state.config.spec;
   const ref = state.appRef;
-  const existing = await checkActivities(durationMs(yarn.unreachableTimeout)).findLiveApps(ref);
+  const existing = await checkActivities(
+    durationMs(yarn.unreachableTimeout),
+    yarnSummary(`find live "${yarn.appName}" before submitting`, yarn.host),
+  ).findLiveApps(ref);
   state.heard();
   if (existing.length > 0) {
     const ids = existing.map((a) => a.id).join(', ');
@@ -68,7 +73,10 @@ async function runSteps(state: AppState, from: string, attempt: number): Promise
   let adopted = false;
   for (const step of stepsFrom(state.config.spec.steps, from)) {
     state.step = step.name;
-    const result = await stepActivities(durationMs((step.pod ?? step.ssh)!.timeout)).runStep({
+    const result = await stepActivities(
+      durationMs((step.pod ?? step.ssh)!.timeout),
+      stepSummary(step, attempt),
+    ).runStep({
       ...ref,
       revision: state.revision,
       attempt,
@@ -83,7 +91,10 @@ async function runSteps(state: AppState, from: string, attempt: number): Promise
   state.step = null;
 
   const appearTimeoutMs = durationMs(yarn.appearTimeout);
-  const report = await awaitAppActivities(appearTimeoutMs).awaitApp({
+  const report = await awaitAppActivities(
+    appearTimeoutMs,
+    yarnSummary(`wait for ${submittedId ?? `"${yarn.appName}"`} to appear in YARN`, yarn.host),
+  ).awaitApp({
     ...ref,
     appId: submittedId,
     timeoutMs: appearTimeoutMs,

@@ -11,6 +11,7 @@ import { describeFailure } from './describe-failure.js';
 import { interruptible } from './interruptible.js';
 import { recordRestart } from './metrics.js';
 import type { Next, PendingRequest } from './types.js';
+import { yarnSummary } from './ui-details.js';
 
 /** Judges a failure of attempt `attempt` (if it is known): a backoff before the next restart, or giving up. */
 export function onFailure(state: AppState, err: unknown, attempt?: number): Next {
@@ -44,6 +45,7 @@ export function onFailure(state: AppState, err: unknown, attempt?: number): Next
 }
 
 export async function backOff(state: AppState, until: number, from: string): Promise<Next> {
+  state.backoffUntil = until;
   state.setPhase(Phase.BackingOff);
   const budget = `restart ${state.restarts} of ${state.config.spec.restartPolicy.maxRestarts}`;
   const outcome = await interruptible(
@@ -101,7 +103,11 @@ export async function killApp(
   appId?: string,
   options: { only?: boolean } = {},
 ): Promise<void> {
-  await killActivities(durationMs(state.config.spec.yarn.unreachableTimeout)).killApp({
+  const { yarn } = state.config.spec;
+  const what = options.only
+    ? `kill ${appId}`
+    : `kill ${appId ? `${appId} and ` : ''}every live "${yarn.appName}"`;
+  await killActivities(durationMs(yarn.unreachableTimeout), yarnSummary(what, yarn.host)).killApp({
     ...state.appRef,
     appId,
     ...(options.only ? { only: true } : {}),

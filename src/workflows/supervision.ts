@@ -10,6 +10,7 @@ import { interruptible } from './interruptible.js';
 import { recordExtraInstances } from './metrics.js';
 import { killApp, onFailure } from './restarts.js';
 import type { Next, Resume } from './types.js';
+import { supervisionSummary } from './ui-details.js';
 
 /** Marks runs in which an app SUBMITTED/ACCEPTED in YARN is Starting, not Running. */
 const ACCEPTED_IS_STARTING_PATCH = 'accepted-is-starting';
@@ -25,7 +26,7 @@ type Watched =
 
 export async function supervise(
   state: AppState,
-  { appId, runningSince, degradedSince, acceptedSince }: Extract<Resume, { kind: 'supervise' }>,
+  { appId, runningSince, degradedSince, acceptedSince, trackingUrl }: Extract<Resume, { kind: 'supervise' }>,
 ): Promise<Next> {
   const { yarn } = state.config.spec;
   // Runs recorded before it took any live state for running; they replay unchanged.
@@ -35,6 +36,7 @@ export async function supervise(
     runningSince,
     degradedSince,
     acceptedSince: acceptedIsStarting ? acceptedSince : undefined,
+    trackingUrl,
   };
   state.instance = instance;
   /** Degraded while the edge node is unreachable, else Running only when YARN says RUNNING. */
@@ -50,7 +52,7 @@ export async function supervise(
   );
 
   const pollMs = durationMs(yarn.pollInterval);
-  const supervision = supervisionActivities(pollMs);
+  const supervision = supervisionActivities(pollMs, supervisionSummary(appId, yarn.host, yarn.pollInterval));
   const work = async (): Promise<Watched> => {
     const stopResetTimer = resetBudgetAfter(
       state,
@@ -113,6 +115,7 @@ export async function supervise(
       runningSince,
       degradedSince: instance.degradedSince,
       ...(instance.acceptedSince === undefined ? {} : { acceptedSince: instance.acceptedSince }),
+      ...(trackingUrl === undefined ? {} : { trackingUrl }),
     };
   }
   // The attempt that started this app ends with it.

@@ -62,6 +62,8 @@ export interface AppStatus {
   degradedSince: string | null;
   /** Set while YARN shows the app SUBMITTED or ACCEPTED, not RUNNING (phase `Starting`). */
   acceptedSince: string | null;
+  /** While `BackingOff`: when the next automatic restart (number `restarts`) starts. */
+  nextRestartAt: string | null;
   attempts: AttemptRecord[];
 }
 
@@ -75,6 +77,8 @@ export type Resume =
       degradedSince?: number;
       /** YARN shows the app SUBMITTED or ACCEPTED, not RUNNING, since then (epoch ms). */
       acceptedSince?: number;
+      /** The YARN UI page of the app, as YARN reported it. */
+      trackingUrl?: string;
     }
   | { kind: 'backoff'; until: number; from: string };
 

@@ -7,6 +7,8 @@ export interface YarnAppReport {
   state: string;
   finalStatus: string;
   diagnostics?: string;
+  /** The app's page in the YARN UI (absent when YARN says N/A). */
+  trackingUrl?: string;
 }
 
 /** States in which a YARN application is live (`yarn application -list` without `-appStates`). */

@@ -117,12 +117,14 @@ export function parseApplicationStatus(stdout: string): YarnAppReport | undefine
   if (!id || !APP_ID_EXACT.test(id) || !state)
     throw new YarnOutputError(`incomplete application report: ${excerpt(stdout)}`);
   const diagnostics = (fields.get('Diagnostics') ?? '').trim();
+  const trackingUrl = fields.get('Tracking-URL')?.trim();
   return {
     id,
     name: fields.get('Application-Name') ?? '',
     state,
     finalStatus: fields.get('Final-State') ?? 'UNDEFINED',
     ...(diagnostics ? { diagnostics } : {}),
+    ...(trackingUrl ? { trackingUrl } : {}),
   };
 }
 

@@ -11,6 +11,8 @@ import { YarnUnavailableError, type YarnAppReport } from './model.js';
 export interface YarnCliOptions {
   /** The yarn command per host; hosts missing here use `yarn`. */
   yarnCommands: Record<string, string>;
+  /** The ResourceManager web UI per host, for a link to an app whose tracking URL YARN gives as N/A. */
+  webUrls?: Record<string, string>;
   /** The yarn client retries an unreachable ResourceManager for a long time: cut it off. */
   commandTimeoutMs?: number;
   /** Called after every `-list` with how long it took (for metrics). */
@@ -63,7 +65,8 @@ export class YarnCli implements YarnGateway {
     const output = result.stdout + result.stderr;
     if (result.code !== 0 && !/doesn't exist in RM/.test(output)) throw failed('-status', result);
     try {
-      return parseApplicationStatus(output);
+      const report = parseApplicationStatus(output);
+      return report && this.withLink(host, report);
     } catch (err) {
       throw unparsable(err);
     }
@@ -89,13 +92,23 @@ export class YarnCli implements YarnGateway {
       try {
         const rows = parseApplicationList(result.stdout);
         ok = true;
-        return rows.map(({ id, name, state, finalStatus }) => ({ id, name, state, finalStatus }));
+        return rows.map(({ id, name, state, finalStatus, trackingUrl }) =>
+          this.withLink(host, { id, name, state, finalStatus, ...(trackingUrl ? { trackingUrl } : {}) }),
+        );
       } catch (err) {
         throw unparsable(err);
       }
     } finally {
       this.options.onPoll?.(host, (Date.now() - started) / 1000, ok);
     }
+  }
+
+  /** The app's tracking URL as YARN gives it, else its page in the configured ResourceManager web UI. */
+  private withLink(host: string, report: YarnAppReport): YarnAppReport {
+    const { trackingUrl, ...rest } = report;
+    if (trackingUrl && trackingUrl !== 'N/A') return { ...rest, trackingUrl };
+    const web = this.options.webUrls?.[host];
+    return web ? { ...rest, trackingUrl: `${web.replace(/\/+$/, '')}/cluster/app/${report.id}` } : rest;
   }
 
   private yarnCommand(host: string): string {

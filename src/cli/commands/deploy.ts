@@ -22,6 +22,7 @@ import { appWorkflowHandle } from '../app-status.js';
 import type { CliContext } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
 import type { Timeout } from '../options.js';
+import { appDetails, appSummary } from '../../workflows/ui-details.js';
 
 export interface DeployOptions {
   wait?: boolean;
@@ -57,6 +58,9 @@ export async function deployApp(client: Client, taskQueue: string, config: AppCo
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       typedSearchAttributes: initialSearchAttributes(app, config.kind),
+      // What the Temporal UI shows of the app before anything has run.
+      staticSummary: appSummary(config),
+      staticDetails: appDetails(config),
     });
     return { app, workflowId: id, action: 'started', revision: 1 };
   } catch (err) {

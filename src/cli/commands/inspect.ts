@@ -13,7 +13,14 @@ export interface AppListItem {
   workflowId: string;
   execution: string;
   startedAt: string;
+  /** What is happening now (`status`'s `now`), for apps that need a look; `-` for the others. */
+  now: string;
 }
+
+/** Phases worth a closer look in `kappa list`: the app is not simply running, and not over. */
+const NEEDS_A_LOOK = new Set(['Starting', 'Degraded', 'BackingOff', 'Stopping']);
+/** Apps described at once by `kappa list` (each is a describe and a query). */
+const LOOKS_AT_ONCE = 8;
 
 /** The newest execution of every app, from Temporal's visibility store (search attributes, no queries). */
 export async function listApps(ctx: CliContext): Promise<AppListItem[]> {
@@ -30,11 +37,26 @@ export async function listApps(ctx: CliContext): Promise<AppListItem[]> {
       workflowId: wf.workflowId,
       execution: wf.status.name,
       startedAt: wf.startTime.toISOString(),
+      now: '-',
     };
     const other = seen.get(wf.workflowId);
     if (!other || other.startedAt < item.startedAt) seen.set(wf.workflowId, item);
   }
-  return [...seen.values()].sort((a, b) => a.app.localeCompare(b.app));
+  const apps = [...seen.values()].sort((a, b) => a.app.localeCompare(b.app));
+  const toLook = apps.filter((a) => a.execution === 'RUNNING' && NEEDS_A_LOOK.has(a.phase ?? ''));
+  for (let i = 0; i < toLook.length; i += LOOKS_AT_ONCE) {
+    await Promise.all(
+      toLook.slice(i, i + LOOKS_AT_ONCE).map(async (item) => {
+        try {
+          const { handle, description } = await ctx.appHandle(item.app);
+          item.now = (await readAppStatus(handle, description)).now;
+        } catch (err) {
+          item.now = `cannot tell: ${(err as Error).message}`;
+        }
+      }),
+    );
+  }
+  return apps;
 }
 
 export async function listCommand(ctx: CliContext, options: { json?: boolean }): Promise<number> {
@@ -44,7 +66,7 @@ export async function listCommand(ctx: CliContext, options: { json?: boolean }):
   } else if (apps.length === 0) {
     console.log('no apps');
   } else {
-    const rows = [['APP', 'KIND', 'PHASE', 'RESTARTS', 'YARN APP', 'WORKFLOW']];
+    const rows = [['APP', 'KIND', 'PHASE', 'RESTARTS', 'YARN APP', 'WORKFLOW', 'NOW']];
     for (const a of apps) {
       rows.push([
         a.app,
@@ -53,6 +75,7 @@ export async function listCommand(ctx: CliContext, options: { json?: boolean }):
         String(a.restarts ?? '-'),
         a.yarnAppId ?? '-',
         a.execution,
+        a.now,
       ]);
     }
     console.log(table(rows));
@@ -85,6 +108,7 @@ export async function statusCommand(
     `yarn app:       ${status.yarnAppId ?? '-'}`,
     `uptime:         ${uptime}`,
     `last heartbeat: ${status.lastHeartbeatAt ? `${ageOf(status.lastHeartbeatAt)} ago` : '-'}`,
+    `now:            ${status.now}`,
     `last error:     ${status.lastError ?? '-'}`,
     `workflow:       ${status.workflowId} (${status.execution})`,
   ];
