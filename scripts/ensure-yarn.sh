@@ -56,12 +56,15 @@ step() { # what, command...
   echo "kappa: $what: done in $((SECONDS - start)) s" >&2
 }
 
+# Debian's Maven prints colour resets even in batch mode: strip them (pipefail keeps Maven's exit code).
+mvn_quiet() { mvn "$@" 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g' -e '/^$/d'; }
+
 if [ ! -f "$dir/hadoop/.complete" ]; then
   command -v mvn >/dev/null 2>&1 || fail "fetching Hadoop's jars needs Maven (mvn on PATH)"
   rm -rf "$dir/hadoop.tmp"
   # The Maven repository sits in the cache too: a rebuild of this directory does not download again.
   step "fetching Hadoop $HADOOP_VERSION MiniYARNCluster jars from Maven Central (~110 MB, once)" \
-    mvn -B -q -Dstyle.color=never -f "$src/pom.xml" -Dmaven.repo.local="$cache/maven-repository" \
+    mvn_quiet -B -q -f "$src/pom.xml" -Dmaven.repo.local="$cache/maven-repository" \
     dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$dir/hadoop.tmp"
   ls "$dir/hadoop.tmp"/hadoop-yarn-server-tests-*-tests.jar >/dev/null 2>&1 ||
     fail "Maven fetched no hadoop-yarn-server-tests tests jar into $dir/hadoop.tmp"

@@ -118,6 +118,21 @@ const ADD_OPENS = [
   'java.base/sun.nio.ch',
 ].map((p) => `--add-opens=${p}=ALL-UNNAMED`);
 
+// Settings of a Hadoop or Spark installation on this machine that would point our JVMs elsewhere.
+const FOREIGN_ENV = [
+  'HADOOP_CONF_DIR',
+  'YARN_CONF_DIR',
+  'HADOOP_HOME',
+  'HADOOP_COMMON_HOME',
+  'HADOOP_HDFS_HOME',
+  'HADOOP_YARN_HOME',
+  'HADOOP_MAPRED_HOME',
+  'SPARK_HOME',
+  'SPARK_CONF_DIR',
+  'SPARK_DIST_CLASSPATH',
+  'CLASSPATH',
+];
+
 // A client JVM per `yarn` call: C1 only and a small serial heap make it start in about a second.
 const CLIENT_JVM = ['-Xshare:auto', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Xmx256m'];
 
@@ -345,12 +360,17 @@ export class LocalYarn {
       String(this.options.nodeManagerMemoryMb ?? 4096),
     ];
     const started = Date.now();
+    const from = this.events.length;
+    // The NodeManager hands whitelisted variables (HADOOP_CONF_DIR, …) to containers that do not set them: none
+    // of this machine's own Hadoop or Spark settings may reach them.
+    const env: NodeJS.ProcessEnv = { ...process.env, JAVA_HOME: javaHome };
+    for (const name of FOREIGN_ENV) delete env[name];
     // Its own process group: a terminal's Ctrl-C reaches Kappa first, which then stops this in order.
     const child = spawn(java, args, {
       cwd: launcherDir,
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
-      env: { ...process.env, JAVA_HOME: javaHome },
+      env,
     });
     this.child = child;
     process.once('exit', this.onExit);
@@ -381,7 +401,7 @@ export class LocalYarn {
       });
     });
     try {
-      await this.waitEvent('ready', this.options.startTimeoutMs ?? 120_000);
+      await this.waitEvent('ready', this.options.startTimeoutMs ?? 120_000, from);
     } catch (err) {
       await this.stop({ keepWorkDir: true });
       throw new Error(`the local YARN did not start: ${(err as Error).message} (log: ${this.logFile})`);
@@ -568,6 +588,8 @@ export class LocalYarn {
         `export SPARK_CONF_DIR=${sh(sparkConf)}\n` +
         `# Spark binds to the first non-loopback interface otherwise.\n` +
         `export SPARK_LOCAL_IP=${HOST}\n` +
+        `# Spark reads YARN_CONF_DIR too: another cluster's would reach the submit.\n` +
+        `unset YARN_CONF_DIR SPARK_DIST_CLASSPATH\n` +
         `exec "$SPARK_HOME/bin/spark-submit" "$@"\n`,
     );
   }
