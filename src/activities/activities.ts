@@ -5,6 +5,7 @@ import { FailureType } from '../common/failures.js';
 import { formatDuration, durationMs } from '../common/duration.js';
 import type { KappaDeps, StepContext } from '../ports.js';
 import { isLive, YarnUnavailableError, type YarnAppReport } from '../yarn/model.js';
+import { supervisionMetrics } from './app-metrics.js';
 import type {
   AwaitAppInput,
   KillAppInput,
@@ -202,6 +203,7 @@ export function createActivities(deps: KappaDeps) {
 
     async superviseApp(input: SuperviseInput): Promise<SupervisionOutcome> {
       const ctx = Context.current();
+      const metrics = supervisionMetrics(input);
       let failedPolls = 0;
       let firstFailureAt: number | undefined;
       // Only polls that start after supervision began count: an older one may predate the app.
@@ -219,6 +221,7 @@ export function createActivities(deps: KappaDeps) {
             ctx.cancelled,
           ]);
           after = snapshot.startedAt;
+          metrics.polled(snapshot);
           if ('apps' in snapshot) {
             if (input.degradedSince !== undefined) return { kind: 'reachable' };
             failedPolls = 0;
@@ -284,6 +287,7 @@ export function createActivities(deps: KappaDeps) {
         }
       } finally {
         stopHeartbeats();
+        metrics.close();
       }
     },
 

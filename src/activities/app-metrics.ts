@@ -5,18 +5,10 @@
 import { Context } from '@temporalio/activity';
 import type { MetricGauge, MetricMeter } from '@temporalio/common';
 import { Metric } from '../common/metric-names.js';
+import { Phase } from '../common/phases.js';
 import type { LiveSnapshot } from '../ports.js';
+import { statusQuery } from '../workflows/definitions.js';
 import type { SuperviseInput } from './types.js';
-
-/** The restart budget as the workflow saw it when it started the supervision. */
-export interface RestartBudget {
-  /** Automatic restarts counted against `maxRestarts`. */
-  used: number;
-  /** `maxRestarts`. */
-  allowed: number;
-  /** When `resetAfter` of running gives the app a fresh budget (epoch ms). */
-  resetsAt?: number;
-}
 
 /**
  * The neutral values wait this long after a supervision ends: the workflow calls the next supervision of the same
@@ -39,11 +31,15 @@ export class SupervisionMetrics {
   private readonly restartsUsed: MetricGauge;
   private readonly restartsAllowed: MetricGauge;
   private neutralTimer: NodeJS.Timeout | undefined;
+  /** The latest poll found the app gone (one end recorded per disappearance). */
+  private endSeen = false;
 
   constructor(
     meter: MetricMeter,
     namespace: string,
-    private readonly input: SuperviseInput & { restartBudget?: RestartBudget },
+    private readonly input: SuperviseInput,
+    /** Whether the app's workflow is stopping it (phase Stopping or Stopped). */
+    private readonly stopping: () => Promise<boolean> = () => Promise.resolve(false),
   ) {
     this.key = `${namespace}/${input.app}`;
     this.tags = { app: input.app };
@@ -84,8 +80,21 @@ export class SupervisionMetrics {
     const seconds = snapshot.startedAt / 1000;
     this.up.set(own?.state === 'RUNNING' ? 1 : 0, this.tags);
     if (own?.state === 'RUNNING') this.lastRunning.set(seconds, this.tags);
+    if (own) this.endSeen = false;
     // A BatchJob that ends has done its work, or its restart policy decides: only a StreamingApp is "down".
-    if (!own && this.input.kind === 'StreamingApp') this.lastEnded.set(seconds, this.tags);
+    else if (this.input.kind === 'StreamingApp' && !this.endSeen) {
+      this.endSeen = true;
+      void this.recordEnd(seconds);
+    }
+  }
+
+  /**
+   * An end Kappa caused by a stop is no outage: the stop kills the app before this supervision hears it is
+   * cancelled (maybe on another worker), so the workflow says whether it is stopping.
+   */
+  private async recordEnd(seconds: number): Promise<void> {
+    const stopping = await this.stopping().catch(() => false);
+    if (!stopping) this.lastEnded.set(seconds, this.tags);
   }
 
   /** The supervision is over: neutral values soon, unless the next supervision of the app takes over first. */
@@ -141,5 +150,12 @@ export class SupervisionMetrics {
 /** The metrics of the supervision activity running now (its meter carries namespace, task queue, activity type). */
 export function supervisionMetrics(input: SuperviseInput): SupervisionMetrics {
   const ctx = Context.current();
-  return new SupervisionMetrics(ctx.metricMeter, ctx.info.namespace, input);
+  const execution = ctx.info.workflowExecution;
+  const stopping = async () => {
+    if (!execution) return false;
+    const handle = ctx.client.workflow.getHandle(execution.workflowId, execution.runId);
+    const { phase } = await handle.query(statusQuery);
+    return phase === Phase.Stopping || phase === Phase.Stopped;
+  };
+  return new SupervisionMetrics(ctx.metricMeter, ctx.info.namespace, input, stopping);
 }

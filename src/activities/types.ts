@@ -50,6 +50,18 @@ export interface SuperviseInput extends AppRef {
   acceptedTimeoutMs?: number;
   /** Set while YARN shows the app SUBMITTED or ACCEPTED, not RUNNING: since when (epoch ms). */
   acceptedSince?: number;
+  /** The restart budget when the workflow called (for the app's metrics). Absent in inputs of older releases. */
+  restartBudget?: RestartBudget;
+}
+
+/** The restart budget as the workflow saw it when it started a supervision. */
+export interface RestartBudget {
+  /** Automatic restarts counted against `maxRestarts`. */
+  used: number;
+  /** `maxRestarts`. */
+  allowed: number;
+  /** When `resetAfter` of running gives the app a fresh budget (epoch ms). */
+  resetsAt?: number;
 }
 
 /** Why a supervision activity returned: the workflow acts on each and calls it again unless the app ended. */

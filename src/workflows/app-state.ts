@@ -6,7 +6,6 @@ import { Phase, TERMINAL_PHASES } from '../common/phases.js';
 import type { RestartPolicyMs } from '../common/restart-policy.js';
 import type { AppConfig } from '../config/app-config.js';
 import type { AppRef } from '../activities/types.js';
-import { recordPhase } from './metrics.js';
 import { SearchAttributeSync } from './search-attributes.js';
 import { currentDetails } from './ui-details.js';
 import type {
@@ -104,7 +103,6 @@ export class AppState {
       log.info(`phase ${this.phase} -> ${phase}${why ? `: ${why}` : ''}`, { app: this.name });
     }
     this.phase = phase;
-    recordPhase(this.name, phase);
     this.sync();
   }
 

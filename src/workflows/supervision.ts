@@ -71,6 +71,12 @@ export async function supervise(
           ...(acceptedIsStarting
             ? { acceptedTimeoutMs: acceptedTimeoutMs(state), acceptedSince: instance.acceptedSince }
             : {}),
+          // For the app's metrics only (kappa_app_restarts_used/allowed).
+          restartBudget: {
+            used: state.restarts,
+            allowed: state.restartPolicyMs.maxRestarts,
+            resetsAt: runningSince + state.restartPolicyMs.resetAfterMs,
+          },
         });
         state.heard();
         if (outcome.kind === 'ended') return { kind: 'ended', report: outcome.report };

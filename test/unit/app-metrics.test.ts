@@ -3,8 +3,9 @@
 // once supervision ends unless the next supervision of the app takes over first.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { setImmediate } from 'node:timers/promises';
 import type { MetricGauge, MetricMeter, MetricTags } from '@temporalio/common';
-import { SupervisionMetrics, type RestartBudget } from '../../src/activities/app-metrics.js';
+import { SupervisionMetrics } from '../../src/activities/app-metrics.js';
 import type { SuperviseInput } from '../../src/activities/types.js';
 import { Metric } from '../../src/common/metric-names.js';
 
@@ -40,7 +41,7 @@ class RecordingMeter implements MetricMeter {
   }
 }
 
-function input(overrides: Partial<SuperviseInput & { restartBudget: RestartBudget }> = {}) {
+function input(overrides: Partial<SuperviseInput> = {}): SuperviseInput {
   return {
     app: 'fraud',
     host: 'edge-1',
@@ -61,7 +62,7 @@ const report = (state: string) => ({
 });
 
 describe('the gauges of a supervised app', () => {
-  test('up follows RUNNING poll by poll; gone from the live states is an end; a failed poll changes nothing', () => {
+  test('up follows RUNNING poll by poll; gone from the live states is an end; a failed poll changes nothing', async () => {
     const meter = new RecordingMeter();
     const metrics = new SupervisionMetrics(meter, 'default', input());
     assert.equal(meter.get(Metric.appSupervised), 1);
@@ -74,8 +75,24 @@ describe('the gauges of a supervised app', () => {
     assert.equal(meter.get(Metric.appUp), 1, 'one failed poll is not Degraded yet');
     metrics.polled({ startedAt: 4_000_000, apps: [] });
     assert.equal(meter.get(Metric.appUp), 0);
+    await setImmediate();
     assert.equal(meter.get(Metric.appLastEnded), 4_000);
     assert.equal(meter.get(Metric.appLastRunning), 2_000);
+    metrics.close();
+  });
+
+  test('an end a stop caused (the workflow says Stopping) is no outage: no end is recorded', async () => {
+    const meter = new RecordingMeter();
+    let asked = 0;
+    const stopping = () => Promise.resolve(++asked > 0);
+    const metrics = new SupervisionMetrics(meter, 'default', input({ app: 'stopped' }), stopping);
+    metrics.polled({ startedAt: 1_000_000, apps: [report('RUNNING')] });
+    metrics.polled({ startedAt: 2_000_000, apps: [] });
+    metrics.polled({ startedAt: 3_000_000, apps: [] });
+    await setImmediate();
+    assert.equal(meter.get(Metric.appUp, 'stopped'), 0);
+    assert.equal(meter.get(Metric.appLastEnded, 'stopped'), undefined);
+    assert.equal(asked, 1, 'asked once per disappearance');
     metrics.close();
   });
 
