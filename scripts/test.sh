@@ -2,10 +2,11 @@
 # The test suite: unit tests, then integration tests against a real Temporal dev server (started per test file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Obtain the Temporal CLI and kube-apiserver + etcd first (cold builds take minutes, kube-apiserver ~9 once per
+# Obtain the Temporal CLI, kube-apiserver + etcd and promtool first (cold builds take minutes, kube-apiserver ~9 once per
 # machine), so no test file times out waiting for them.
 bash scripts/ensure-temporal-cli.sh >/dev/null
 bash scripts/ensure-kube.sh >/dev/null
+bash scripts/ensure-promtool.sh >/dev/null
 bash scripts/ensure-yarn.sh >/dev/null
 bash scripts/ensure-sshd.sh
 files=("$@")
