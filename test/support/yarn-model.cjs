@@ -29,8 +29,10 @@ const QUEUE_FULL = 'queue-full';
 /** A full queue (no app gets past ACCEPTED) or room again. */
 function setQueueFull(dir, full) {
   const file = path.join(dir, QUEUE_FULL);
-  if (full) fs.writeFileSync(file, '');
-  else fs.rmSync(file, { force: true });
+  if (!full) return fs.rmSync(file, { force: true });
+  // RUNNING is worked out on reading: write down the apps that got there first, so they stay RUNNING.
+  update(dir, () => undefined);
+  fs.writeFileSync(file, '');
 }
 /**
  * How a kill ends an app. Hadoop 3.4's diagnostics read `Application <id> was killed by user <u> at <ip>`; the
