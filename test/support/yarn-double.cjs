@@ -23,6 +23,7 @@
  *   submit-linger spark-submit stays for the number of milliseconds the file holds after YARN accepted the app,
  *                 logging an application report every second, before its shutdown hook (as a slow client does):
  *                 a submission interrupted then has its app in YARN already
+ * `yarn logs` is yarn-logs-double.cjs's (LogsCLI's answers; its marker `log-aggregation` gives the cluster logs).
  * Like the JVM, whose System.err swallows a broken pipe, the double does not die when its output pipe closes (the
  * SSH connection dropped): it runs on until it ends or is killed.
  * Where it differs from the real tools on purpose: the application jar is taken as present (never read), and
@@ -30,6 +31,7 @@
  * start-up warning before it and the stack after it).
  *
  * Usage (via small wrappers): yarn-double.cjs yarn application -list|-status|-kill ...
+ *                             yarn-double.cjs yarn logs -applicationId ID [-size N]
  *                             yarn-double.cjs spark-submit [options] <jar> [args]
  */
 'use strict';
@@ -37,6 +39,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { randomUUID } = require('node:crypto');
 const yarn = require('./yarn-model.cjs');
+const { yarnLogs } = require('./yarn-logs-double.cjs');
 
 const STATE = process.env.YARN_DOUBLE_STATE;
 const RM = { host: 'rm-host', address: 'rm-host/127.0.0.1:8032', web: 'http://rm-host:8088' };
@@ -200,6 +203,8 @@ function hasAm(app) {
 
 function yarnApplication(args) {
   const log = logger('hadoop');
+  if (args[0] === 'logs')
+    return yarnLogs(args.slice(1), { STATE, yarn, log, connecting: CONNECTING, marked });
   if (args[0] !== 'application') {
     process.stderr.write(`Error: Could not find or load main class ${args[0]}\n`);
     process.exitCode = 1;
