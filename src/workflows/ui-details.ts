@@ -22,6 +22,7 @@ export function appDetails(config: AppConfig): string {
   const { yarn, restartPolicy, steps } = config.spec;
   return [
     `**${config.metadata.name}** — ${config.kind}`,
+    '', // a list needs a blank line before it in the UI's markdown
     `- YARN application name: \`${yarn.appName}\` on edge node \`${yarn.host}\`, polled every ${yarn.pollInterval}`,
     `- steps: ${steps.map((s) => `\`${s.name}\` (${stepWhat(s)})`).join(', ')}`,
     `- restart policy: at most ${restartPolicy.maxRestarts} restarts, backoff ${restartPolicy.backoff.initial} × ${restartPolicy.backoff.factor} up to ${restartPolicy.backoff.max}`,
