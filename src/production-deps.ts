@@ -2,6 +2,7 @@
 // step runners (ssh commands, Kubernetes pods).
 import { ApplicationFailure } from '@temporalio/common';
 import { Runtime } from '@temporalio/worker';
+import { durationMs } from './common/duration.js';
 import { FailureType } from './common/failures.js';
 import type { WorkerConfig } from './config/worker-config.js';
 import { kubeClients, type KubeClients } from './kubernetes/clients.js';
@@ -35,7 +36,15 @@ export function productionDeps(
       host.yarnWebUrl ? [[name, host.yarnWebUrl]] : [],
     ),
   ) as Record<string, string>;
-  const yarn = new YarnCli(runner, { yarnCommands, webUrls, ...(onPoll ? { onPoll } : {}) });
+  const commandTimeoutsMs = Object.fromEntries(
+    Object.entries(config.hosts).map(([name, host]) => [name, durationMs(host.yarnTimeout)]),
+  ) as Record<string, number>;
+  const yarn = new YarnCli(runner, {
+    yarnCommands,
+    webUrls,
+    commandTimeoutsMs,
+    ...(onPoll ? { onPoll } : {}),
+  });
   let kube: KubeClients | undefined;
   const pods = new PodStepRunner(
     () => {

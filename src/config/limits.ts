@@ -74,6 +74,13 @@ export const BACKOFF_FACTOR = {
 
 /** Worker config limits. */
 export const WORKER_LIMITS = {
+  yarnTimeout: {
+    min: '5s',
+    belowMin: 'a `yarn` JVM takes about a second to start, and a busy edge node more',
+    max: '15m',
+    aboveMax:
+      "the yarn client's own retries give up after 15 minutes (yarn.resourcemanager.connect.max-wait.ms)",
+  },
   shutdownGraceTime: {
     min: '1s',
     belowMin: 'steps need a moment to end their remote commands and hand their pods over',

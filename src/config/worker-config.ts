@@ -31,6 +31,11 @@ const hostSchema = z.strictObject({
   privateKeyPath: nonEmptyString.default('~/.ssh/id_ed25519'),
   knownHostsPath: nonEmptyString.default('~/.ssh/known_hosts'),
   yarnCommand: nonEmptyString.default('yarn'),
+  yarnTimeout: boundedDuration(WORKER_LIMITS.yarnTimeout, { enforceMin: true })
+    .default('60s')
+    .describe(
+      `How long one \`yarn application\` call may take before Kappa cuts it off and counts the poll as failed. With the ResourceManager down the yarn client retries for 15 minutes by default; a client conf that fails fast, or a shorter cut-off, makes \`Degraded\` come sooner. ${limitsText(WORKER_LIMITS.yarnTimeout)}`,
+    ),
   yarnWebUrl: z
     .url({ protocol: /^https?$/ })
     .optional()

@@ -13,8 +13,10 @@ export interface YarnCliOptions {
   yarnCommands: Record<string, string>;
   /** The ResourceManager web UI per host, for a link to an app whose tracking URL YARN gives as N/A. */
   webUrls?: Record<string, string>;
-  /** The yarn client retries an unreachable ResourceManager for a long time: cut it off. */
+  /** The yarn client retries an unreachable ResourceManager for a long time: cut it off (default 60 s). */
   commandTimeoutMs?: number;
+  /** The same, per host (`hosts.<name>.yarnTimeout`). */
+  commandTimeoutsMs?: Record<string, number>;
   /** Called after every `-list` with how long it took (for metrics). */
   onPoll?: (host: string, seconds: number, ok: boolean) => void;
 }
@@ -118,7 +120,7 @@ export class YarnCli implements YarnGateway {
   private async yarn(host: string, argv: string[]): Promise<CommandResult> {
     try {
       return await this.runner.run(host, shellJoin(argv), {
-        timeoutMs: this.options.commandTimeoutMs ?? 60_000,
+        timeoutMs: this.options.commandTimeoutsMs?.[host] ?? this.options.commandTimeoutMs ?? 60_000,
       });
     } catch (err) {
       if (err instanceof HostUnreachableError || (err as Error).name === 'CommandTimeoutError') {

@@ -82,6 +82,7 @@ export class Sshd {
       privateKeyPath: this.clientKey,
       knownHostsPath: this.knownHosts,
       yarnCommand,
+      yarnTimeout: '60s',
     };
   }
 }
