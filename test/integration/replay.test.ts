@@ -16,7 +16,9 @@ test('recorded histories replay without non-determinism', async () => {
   const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
   assert.ok(files.length >= 10, `expected recorded histories in ${dir}, found ${files.length}`);
   const histories = files.map((file) => ({
-    workflowId: file.replace(/\.json$/, ''),
+    // The workflow checks its own id (kappa/<name>): give each history back the id it ran under
+    // (files are named <id with / as _>-<first 8 of the run id>.json).
+    workflowId: file.replace(/-[0-9a-f]{8}\.json$/, '').replace(/^kappa_/, 'kappa/'),
     history: historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8'))),
   }));
   let replayed = 0;
