@@ -7,6 +7,7 @@ import { ConfigError, formatLocated } from '../config/yaml-source.js';
 import { deployCommand, runCommand, type DeployOptions } from './commands/deploy.js';
 import { restartCommand, stopCommand, type StopOptions } from './commands/control.js';
 import { listCommand, statusCommand } from './commands/inspect.js';
+import { logsCommand, logsOptions, type LogsOptions } from './commands/logs.js';
 import { renderCommand, validateClusterCommand, validateCommand } from './commands/validate.js';
 import { CliContext, type GlobalOptions } from './context.js';
 import { CliError, ExitCode } from './errors.js';
@@ -99,6 +100,9 @@ export async function main(argv: string[]): Promise<number> {
     .description('re-run the steps now; not counted against the restart budget')
     .option('--reason <text>', 'recorded with the restart')
     .action(run((app: string, options: { reason?: string }) => restartCommand(context(), app, options)));
+  logsOptions(program.command('logs <app>')).action(
+    run((app: string, options: LogsOptions) => logsCommand(context(), app, options)),
+  );
   program
     .command('worker')
     .description('run a worker')

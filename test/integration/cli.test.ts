@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import type { V1Pod } from '@kubernetes/client-node';
 import { parseAllDocuments, stringify } from 'yaml';
+import { runKappa } from '../support/kappa-cli.js';
 import { podProblems } from '../support/pod-checks.js';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { temporalCliPath, type DevServer } from '../../src/temporal/dev-server.js';
@@ -15,7 +16,6 @@ import type { FakeCluster } from '../support/fake-cluster.js';
 import { tempDir, testApp, waitFor, waitForStatus, startTestbed, type Testbed } from '../support/harness.js';
 
 const run = promisify(execFile);
-const KAPPA = join(__dirname, '..', '..', 'bin', 'kappa');
 
 let bed: Testbed;
 let server: DevServer;
@@ -34,24 +34,8 @@ before(async () => {
 
 after(() => bed?.close());
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function kappa(...args: string[]): Promise<Ran> {
-  try {
-    const { stdout, stderr } = await run(KAPPA, ['--worker-config', workerConfig, ...args], {
-      cwd: dir,
-      env: { ...process.env, CI: 'true' },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const kappa = (...args: string[]) =>
+  runKappa(['--worker-config', workerConfig, ...args], { cwd: dir, env: { ...process.env, CI: 'true' } });
 
 async function temporalCli(...args: string[]): Promise<string> {
   const { stdout } = await run(temporalCliPath(), [...args, '--address', server.address]);
