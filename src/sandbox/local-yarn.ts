@@ -571,10 +571,11 @@ export class LocalYarn {
         `[ $# -gt 0 ] && shift\n` +
         `case "$sub" in\n` +
         `  application|applicationattempt|container) class=org.apache.hadoop.yarn.client.cli.ApplicationCLI; set -- "$sub" "$@" ;;\n` +
+        `  logs) class=org.apache.hadoop.yarn.client.cli.LogsCLI ;;\n` +
         `  node) class=org.apache.hadoop.yarn.client.cli.NodeCLI ;;\n` +
         `  queue) class=org.apache.hadoop.yarn.client.cli.QueueCLI ;;\n` +
         `  version) class=org.apache.hadoop.util.VersionInfo ;;\n` +
-        `  *) echo "Usage: yarn application|applicationattempt|container|node|queue|version [OPTIONS]" >&2; exit 1 ;;\n` +
+        `  *) echo "Usage: yarn application|applicationattempt|container|logs|node|queue|version [OPTIONS]" >&2; exit 1 ;;\n` +
         `esac\n` +
         `exec ${sh(java)} ${CLIENT_JVM.join(' ')} -Djava.net.preferIPv4Stack=true -Dhadoop.log.dir=${sh(this.workDir)} -Dhadoop.root.logger=INFO,console \\\n` +
         `  -cp ${sh(`${conf}:${this.hadoopJars}/*`)} "$class" "$@"\n`,
