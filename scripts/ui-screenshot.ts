@@ -82,12 +82,12 @@ async function shoot(
     await page.goto(url, { waitUntil: 'domcontentloaded' });
     await waitForText(page, text, url);
     await new Promise((r) => setTimeout(r, 1_500)); // let the last requests draw
-    await page.screenshot({ path: file as `${string}.png` });
+    await page.screenshot({ path: file });
     if (tab) {
       await page.locator(`::-p-text(${tab.name})`).click();
       await waitForText(page, tab.text, url);
       await new Promise((r) => setTimeout(r, 1_500));
-      await page.screenshot({ path: tab.file as `${string}.png` });
+      await page.screenshot({ path: tab.file });
     }
   } finally {
     await browser.close();
