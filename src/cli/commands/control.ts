@@ -1,8 +1,12 @@
-// `kappa stop APP [--leave-running]` and `kappa restart APP`
-import { restartSignal, stopSignal } from '../../workflows/definitions.js';
+// `kappa stop APP [--leave-running]` and `kappa restart APP`. A stop held up (the kill of the YARN application on
+// an edge node that does not answer) says what it waits for, until when at most, and how to stop without killing.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { restartSignal, statusQuery, stopSignal } from '../../workflows/definitions.js';
+import type { AppWorkflowHandle } from '../app-status.js';
 import type { CliContext } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
 import type { Timeout } from '../options.js';
+import { stopWait } from '../stop-wait.js';
 
 export interface StopOptions {
   leaveRunning?: boolean;
@@ -18,6 +22,9 @@ async function runningApp(ctx: CliContext, app: string) {
   return handle;
 }
 
+/** How often a waiting stop looks at what the workflow is doing. */
+const LOOK_EVERY_MS = 2_000;
+
 export async function stopCommand(ctx: CliContext, app: string, options: StopOptions): Promise<number> {
   const handle = await runningApp(ctx, app);
   await handle.signal(stopSignal, {
@@ -27,25 +34,43 @@ export async function stopCommand(ctx: CliContext, app: string, options: StopOpt
   console.log(
     `${app}: stop requested${options.leaveRunning ? ' (leaving the YARN application running)' : ''}`,
   );
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timedOut'>((resolve) => {
-    timer = setTimeout(() => resolve('timedOut'), options.timeout.ms);
-  });
-  try {
-    const result = await Promise.race([handle.result(), timedOut]);
-    if (result === 'timedOut') {
-      console.error(`${app}: still stopping after ${options.timeout.text}; see \`kappa status ${app}\``);
+  const ended = handle.result().then(
+    (status) => ({ status }),
+    (error: unknown) => ({ error }),
+  );
+  const deadline = Date.now() + options.timeout.ms;
+  let waiting: string[] = [];
+  let told = false;
+  for (;;) {
+    const look = Math.max(0, Math.min(LOOK_EVERY_MS, deadline - Date.now()));
+    const outcome = await Promise.race([ended, sleep(look).then(() => undefined)]);
+    if (outcome && 'status' in outcome) {
+      console.log(`${app}: ${outcome.status.phase}`);
+      return ExitCode.ok;
+    }
+    if (outcome) {
+      const err = outcome.error as Error;
+      throw new CliError(
+        `${app}: stop failed: ${err.cause instanceof Error ? err.cause.message : err.message}`,
+      );
+    }
+    if (Date.now() >= deadline) {
+      const why = waiting.length > 0 ? `: ${waiting.join('; ')}` : `; see \`kappa status ${app}\``;
+      console.error(`${app}: still stopping after ${options.timeout.text}${why}`);
       return ExitCode.timedOut;
     }
-    console.log(`${app}: ${result.phase}`);
-    return ExitCode.ok;
-  } catch (err) {
-    throw new CliError(
-      `${app}: stop failed: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`,
-    );
-  } finally {
-    clearTimeout(timer);
+    // Held up (an edge node that does not answer the kill): say what for, how long at most, and the way out.
+    waiting = await whatStopWaitsFor(ctx, handle).catch(() => waiting);
+    if (waiting.length > 0 && !told) {
+      told = true;
+      for (const line of waiting) console.error(`${app}: ${line}`);
+    }
   }
+}
+
+async function whatStopWaitsFor(ctx: CliContext, handle: AppWorkflowHandle): Promise<string[]> {
+  const [description, status] = await Promise.all([handle.describe(), handle.query(statusQuery)]);
+  return stopWait(await ctx.client(), description, status);
 }
 
 export async function restartCommand(

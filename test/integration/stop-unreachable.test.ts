@@ -1,0 +1,105 @@
+// `kappa stop` while the app's edge node does not answer (a real sshd, stopped): the stop cannot kill the YARN
+// application, and the CLI says so — which application on which host, since when and the last error, until when
+// the kill is tried (unreachableTimeout + 3m), how to stop without killing — rather than only "still stopping".
+// Once the edge node is back the kill goes through and the app is Stopped.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Client } from '@temporalio/client';
+import { stringify } from 'yaml';
+import { deployApp } from '../../src/cli/commands/deploy.js';
+import { TASK_QUEUE } from '../../src/common/temporal-names.js';
+import { workerConfigSchema } from '../../src/config/worker-config.js';
+import { productionDeps } from '../../src/production-deps.js';
+import type { DevServer } from '../../src/temporal/dev-server.js';
+import * as harness from '../support/harness.js';
+import { runKappa } from '../support/kappa-cli.js';
+import { Sshd } from '../support/sshd.js';
+import { YarnDouble } from '../support/yarn-double.js';
+
+const sshd = new Sshd();
+let server: DevServer;
+let client: Client;
+let closeClient: () => Promise<void>;
+let worker: harness.RunningWorker;
+let deps: ReturnType<typeof productionDeps>;
+let double: YarnDouble;
+let configFile: string;
+
+before(async () => {
+  await sshd.start();
+  server = await harness.startServer();
+  ({ client, close: closeClient } = await harness.connectClient(server));
+  double = new YarnDouble(harness.tempDir('stop-double'));
+  const config = workerConfigSchema.parse({
+    temporal: { address: server.address },
+    hosts: { 'edge-1': await sshd.hostConfig(double.yarn) },
+  });
+  configFile = join(harness.tempDir('stop-config'), 'worker.yaml');
+  writeFileSync(configFile, stringify(config));
+  deps = productionDeps(config);
+  worker = await harness.startWorker(server, deps);
+});
+
+after(async () => {
+  await closeClient?.();
+  await worker?.stop();
+  deps?.close();
+  await server?.stop();
+  await sshd.stop();
+});
+
+const kappa = (...args: string[]) => runKappa(['--worker-config', configFile, ...args]);
+
+describe('kappa stop, edge node unreachable', () => {
+  test('says what it waits for, until when, and how to stop without killing; Stopped once the node is back', async () => {
+    await deployApp(client, TASK_QUEUE, double.streamingApp('held', 'Stop held', { pollInterval: '1s' }));
+    const { yarnAppId } = await harness.waitForStatus(
+      client,
+      'held',
+      'held Running',
+      (s) => s.phase === 'Running',
+      60_000,
+    );
+    await sshd.stop();
+    const stopAt = Date.now();
+    const stop = await kappa('stop', 'held', '--timeout', '15s');
+    assert.equal(stop.code, 3, stop.stderr);
+    assert.match(stop.stdout, /^held: stop requested$/m);
+    assert.match(
+      stop.stderr,
+      new RegExp(
+        `^held: waiting to kill YARN application ${yarnAppId} on edge-1, which does not answer \\(since \\d\\d:\\d\\d:\\d\\d UTC; try \\d+: .*edge-1.*\\)$`,
+        'm',
+      ),
+    );
+    const until =
+      /^held: the kill is tried until (\d\d:\d\d:\d\d) UTC, in 1[23]m \(spec\.yarn\.unreachableTimeout 10m \+ 3m from the first try\); then the stop fails \(phase Failed\) and the YARN application may still run$/m.exec(
+        stop.stderr,
+      );
+    assert.ok(until, stop.stderr);
+    // The kill began with the stop: its deadline is 13 minutes after it (a UTC time of day, maybe tomorrow's).
+    const [h = 0, m = 0, sec = 0] = until[1]!.split(':').map(Number);
+    const day = new Date(stopAt).setUTCHours(h, m, sec, 0);
+    const deadline = day < stopAt ? day + 86_400_000 : day;
+    const offMs = deadline - (stopAt + 13 * 60_000);
+    assert.ok(offMs > -5_000 && offMs < 30_000, `deadline ${until[1]} is ${offMs} ms off`);
+    assert.match(
+      stop.stderr,
+      /^held: to stop without killing the YARN application: kappa stop held --leave-running/m,
+    );
+    assert.match(stop.stderr, /^held: still stopping after 15s: waiting to kill YARN application /m);
+    assert.equal(double.live('Stop held').length, 1, 'nothing was killed: the node did not answer');
+
+    const status = await kappa('status', 'held');
+    assert.match(status.stdout, /phase:\s+Stopping/);
+
+    await sshd.start();
+    await harness.waitForStatus(client, 'held', 'held Stopped', (s) => s.phase === 'Stopped', 90_000);
+    assert.deepEqual(double.live('Stop held'), [], 'the kill went through once the node answered');
+    const again = await kappa('stop', 'held');
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /app "held" is not running/);
+  });
+});
