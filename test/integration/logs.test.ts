@@ -8,58 +8,37 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import { stringify } from 'yaml';
 import { deployApp } from '../../src/cli/commands/deploy.js';
 import { TASK_QUEUE, workflowId } from '../../src/common/temporal-names.js';
 import { validateAppConfig } from '../../src/config/validate-app.js';
-import { workerConfigSchema } from '../../src/config/worker-config.js';
 import { kubeClients } from '../../src/kubernetes/clients.js';
-import { productionDeps } from '../../src/production-deps.js';
-import type { DevServer } from '../../src/temporal/dev-server.js';
 import { stopSignal } from '../../src/workflows/definitions.js';
 import { FakeApiServer } from '../support/fake-apiserver.js';
-import { KAPPA, runKappa } from '../support/kappa-cli.js';
+import { startEdgeBed, type EdgeBed } from '../support/edge-bed.js';
+import { KAPPA } from '../support/kappa-cli.js';
 import * as harness from '../support/harness.js';
-import { Sshd } from '../support/sshd.js';
-import { YarnDouble } from '../support/yarn-double.js';
+import type { YarnDouble } from '../support/yarn-double.js';
 
-const sshd = new Sshd();
 const api = new FakeApiServer();
-let server: DevServer;
+let bed: EdgeBed;
 let client: Client;
-let closeClient: () => Promise<void>;
-let worker: harness.RunningWorker;
-let deps: ReturnType<typeof productionDeps>;
 let double: YarnDouble;
 let configFile: string;
 
 before(async () => {
-  await Promise.all([sshd.start(), api.start()]);
+  await api.start();
   process.env.KUBECONFIG = api.kubeconfig; // the worker's pod steps, and the CLI's pod logs
-  server = await harness.startServer();
-  ({ client, close: closeClient } = await harness.connectClient(server));
-  double = new YarnDouble(harness.tempDir('logs-double'));
-  const config = workerConfigSchema.parse({
-    temporal: { address: server.address },
-    kubernetes: { namespace: 'spark-jobs' },
-    hosts: { 'edge-1': await sshd.hostConfig(double.yarn) },
-  });
-  configFile = join(harness.tempDir('logs-config'), 'worker.yaml');
-  writeFileSync(configFile, stringify(config));
-  deps = productionDeps(config);
-  worker = await harness.startWorker(server, deps);
+  bed = await startEdgeBed({ kubernetes: { namespace: 'spark-jobs' } });
+  ({ client, double, configFile } = bed);
 });
 
 after(async () => {
-  await closeClient?.();
-  await worker?.stop();
-  deps?.close();
-  await server?.stop();
-  await Promise.all([sshd.stop(), api.stop()]);
+  await bed?.close();
+  await api.stop();
   delete process.env.KUBECONFIG;
 });
 
-const kappa = (...args: string[]) => runKappa(['--worker-config', configFile, ...args]);
+const kappa = (...args: string[]) => bed.kappa(...args);
 
 const running = (app: string) =>
   harness.waitForStatus(client, app, `${app} Running`, (s) => s.phase === 'Running', 60_000);

@@ -3,68 +3,33 @@
 // the kill is tried (unreachableTimeout + 3m), how to stop without killing — rather than only "still stopping".
 // Once the edge node is back the kill goes through and the app is Stopped.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Client } from '@temporalio/client';
-import { stringify } from 'yaml';
 import { deployApp } from '../../src/cli/commands/deploy.js';
 import { TASK_QUEUE } from '../../src/common/temporal-names.js';
-import { workerConfigSchema } from '../../src/config/worker-config.js';
-import { productionDeps } from '../../src/production-deps.js';
-import type { DevServer } from '../../src/temporal/dev-server.js';
+import { startEdgeBed, type EdgeBed } from '../support/edge-bed.js';
 import * as harness from '../support/harness.js';
-import { runKappa } from '../support/kappa-cli.js';
-import { Sshd } from '../support/sshd.js';
-import { YarnDouble } from '../support/yarn-double.js';
 
-const sshd = new Sshd();
-let server: DevServer;
-let client: Client;
-let closeClient: () => Promise<void>;
-let worker: harness.RunningWorker;
-let deps: ReturnType<typeof productionDeps>;
-let double: YarnDouble;
-let configFile: string;
-
-before(async () => {
-  await sshd.start();
-  server = await harness.startServer();
-  ({ client, close: closeClient } = await harness.connectClient(server));
-  double = new YarnDouble(harness.tempDir('stop-double'));
-  const config = workerConfigSchema.parse({
-    temporal: { address: server.address },
-    hosts: { 'edge-1': await sshd.hostConfig(double.yarn) },
-  });
-  configFile = join(harness.tempDir('stop-config'), 'worker.yaml');
-  writeFileSync(configFile, stringify(config));
-  deps = productionDeps(config);
-  worker = await harness.startWorker(server, deps);
-});
-
-after(async () => {
-  await closeClient?.();
-  await worker?.stop();
-  deps?.close();
-  await server?.stop();
-  await sshd.stop();
-});
-
-const kappa = (...args: string[]) => runKappa(['--worker-config', configFile, ...args]);
+let bed: EdgeBed;
+before(async () => (bed = await startEdgeBed()));
+after(() => bed?.close());
 
 describe('kappa stop, edge node unreachable', () => {
   test('says what it waits for, until when, and how to stop without killing; Stopped once the node is back', async () => {
-    await deployApp(client, TASK_QUEUE, double.streamingApp('held', 'Stop held', { pollInterval: '1s' }));
+    await deployApp(
+      bed.client,
+      TASK_QUEUE,
+      bed.double.streamingApp('held', 'Stop held', { pollInterval: '1s' }),
+    );
     const { yarnAppId } = await harness.waitForStatus(
-      client,
+      bed.client,
       'held',
       'held Running',
       (s) => s.phase === 'Running',
       60_000,
     );
-    await sshd.stop();
+    await bed.sshd.stop();
     const stopAt = Date.now();
-    const stop = await kappa('stop', 'held', '--timeout', '15s');
+    const stop = await bed.kappa('stop', 'held', '--timeout', '15s');
     assert.equal(stop.code, 3, stop.stderr);
     assert.match(stop.stdout, /^held: stop requested$/m);
     assert.match(
@@ -90,15 +55,15 @@ describe('kappa stop, edge node unreachable', () => {
       /^held: to stop without killing the YARN application: kappa stop held --leave-running/m,
     );
     assert.match(stop.stderr, /^held: still stopping after 15s: waiting to kill YARN application /m);
-    assert.equal(double.live('Stop held').length, 1, 'nothing was killed: the node did not answer');
+    assert.equal(bed.double.live('Stop held').length, 1, 'nothing was killed: the node did not answer');
 
-    const status = await kappa('status', 'held');
+    const status = await bed.kappa('status', 'held');
     assert.match(status.stdout, /phase:\s+Stopping/);
 
-    await sshd.start();
-    await harness.waitForStatus(client, 'held', 'held Stopped', (s) => s.phase === 'Stopped', 90_000);
-    assert.deepEqual(double.live('Stop held'), [], 'the kill went through once the node answered');
-    const again = await kappa('stop', 'held');
+    await bed.sshd.start();
+    await harness.waitForStatus(bed.client, 'held', 'held Stopped', (s) => s.phase === 'Stopped', 90_000);
+    assert.deepEqual(bed.double.live('Stop held'), [], 'the kill went through once the node answered');
+    const again = await bed.kappa('stop', 'held');
     assert.equal(again.code, 1);
     assert.match(again.stderr, /app "held" is not running/);
   });
