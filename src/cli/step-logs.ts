@@ -2,10 +2,10 @@
 // step's output, a pod step's log), or, for a pod step whose pod is still there (running, or kept by keepPod), the
 // pod's own logs read from Kubernetes, build containers and main, whole.
 import type { Readable } from 'node:stream';
-import { formatDuration } from '../common/duration.js';
 import type { WorkerConfig } from '../config/worker-config.js';
 import type * as KubeModule from '../kubernetes/clients.js';
 import { buildPodManifest, MAIN_CONTAINER } from '../kubernetes/pod-manifest.js';
+import { ageOf } from './app-status.js';
 import type { StepRun } from './step-history.js';
 import { lastBytes } from './yarn-logs.js';
 
@@ -13,7 +13,7 @@ import { lastBytes } from './yarn-logs.js';
 export function describeStep(run: StepRun, now = Date.now()): string {
   const { step, attempt } = run.input;
   const where = step.pod ? 'pod' : `ssh on ${step.ssh?.host ?? '?'}`;
-  const ago = (d: Date | undefined) => (d ? `${formatDuration(Math.max(0, now - d.getTime()))} ago` : '');
+  const ago = (d: Date | undefined) => (d ? `${ageOf(d.toISOString(), now)} ago` : '');
   const how =
     run.state === 'running'
       ? `running since ${ago(run.scheduledAt)}`
