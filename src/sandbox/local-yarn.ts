@@ -81,7 +81,8 @@ export async function ensureLocalYarn(): Promise<string> {
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', resolve);
+    // 'close', not 'exit': stdout may still hold the directory when the process has exited.
+    child.once('close', resolve);
   });
   if (code !== 0) throw new Error(`scripts/ensure-yarn.sh failed (exit ${code})`);
   return out.trim();
