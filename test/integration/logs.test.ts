@@ -193,7 +193,56 @@ describe('kappa logs', { concurrency: true }, () => {
       stopKubelet();
     }
   });
+
+  test("a running pod step, followed: its main container's log as it comes, until the container ends", async () => {
+    const kubelet = slowKubelet();
+    try {
+      const pod = { image: 'registry.example.com/spark-submit:4.0.1', command: ['spark-submit'] };
+      await deployApp(client, TASK_QUEUE, withNoRestarts('slowpod', { name: 'submit', pod }));
+      await harness.waitFor('the pod logging', () => kubelet.lines() > 0, 60_000);
+      const follow = spawn(KAPPA, ['--worker-config', configFile, 'logs', 'slowpod', '-f']);
+      let out = '';
+      let err = '';
+      follow.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      follow.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const exited = new Promise<number | null>((r) => follow.once('exit', r));
+      await harness.waitFor('lines followed', () => /^slow line 3$/m.test(out), 60_000);
+      assert.match(err, /step "submit" \(pod\), attempt 1, running since/);
+      kubelet.finish();
+      assert.equal(await exited, 0, err);
+      const lines = out.trim().split('\n');
+      assert.deepEqual(
+        lines,
+        lines.map((_, i) => `slow line ${i + 1}`),
+        'every line once, in order',
+      );
+      assert.ok(lines.length >= 3);
+    } finally {
+      kubelet.stop();
+    }
+  });
 });
+
+/** The kubelet for a pod whose main container logs a line every 300 ms until `finish()`, then exits 1. */
+function slowKubelet() {
+  let name: string | undefined;
+  let line = 0;
+  const timer = setInterval(() => {
+    name ??= api.podNames().find((n) => n.startsWith('slowpod-'));
+    if (!name) return;
+    if (line === 0) api.kubelet.container('spark-jobs', name, 'main', { running: {} });
+    api.kubelet.log('spark-jobs', name, 'main', `slow line ${++line}`);
+  }, 300);
+  return {
+    finish: () => {
+      clearInterval(timer);
+      api.kubelet.container('spark-jobs', name!, 'main', { terminated: { exitCode: 1, reason: 'Error' } });
+      api.kubelet.update('spark-jobs', name!, (s) => (s.phase = 'Failed'));
+    },
+    stop: () => clearInterval(timer),
+    lines: () => line,
+  };
+}
 
 /** Plays the kubelet for the pod step: the build succeeds, the main container logs 400 lines and exits 1. */
 function failingKubelet(): () => void {
