@@ -115,10 +115,13 @@ export async function main(argv: string[]): Promise<number> {
     );
   program
     .command('dev')
-    .description('a local Temporal dev server (UI on http://localhost:8233) and a worker')
+    .description(
+      'a local Temporal dev server (UI on http://localhost:8233) and a worker; with a JDK, a local YARN sandbox and an example app',
+    )
     .option('--ui-port <port>', 'Temporal Web UI port', String(DEV_UI_PORT))
+    .option('--no-sandbox', 'no local YARN sandbox: Temporal and the worker only')
     .action(
-      run(async (options: { uiPort: string }) => {
+      run(async (options: DevModule.DevOptions) => {
         return loadDev().devCommand(context(), options);
       }),
     );

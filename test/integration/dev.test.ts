@@ -15,7 +15,9 @@ test('kappa dev: server with UI and search attributes, a polling worker, clean C
   const cache = tempDir('dev-cache');
   const [port, uiPort] = [await freePort(), await freePort()];
   const address = `127.0.0.1:${port}`;
-  const child = spawn(KAPPA, ['--address', address, 'dev', '--ui-port', String(uiPort)], {
+  // The sandbox (a local YARN) has its own test: test/integration/dev-sandbox.test.ts.
+  const args = ['--address', address, 'dev', '--ui-port', String(uiPort), '--no-sandbox'];
+  const child = spawn(KAPPA, args, {
     cwd: tempDir('dev-cwd'), // no config/worker.yaml here: defaults apply
     env: { ...process.env, KAPPA_CACHE: cache, TEMPORAL_CLI: temporalCliPath() },
     stdio: ['ignore', 'pipe', 'pipe'],
