@@ -74,6 +74,8 @@ export class SupervisionMetrics {
 
   /** One poll of the app's host: up while YARN lists it RUNNING; gone from the live states: it ended. */
   polled(snapshot: LiveSnapshot): void {
+    // A supervision the workflow has left may poll on until it hears so; the newer one speaks for the app.
+    if (owners.get(this.key) !== this) return;
     this.refreshBudget();
     if (!('apps' in snapshot)) return; // a failed poll says nothing of the app; Degraded says it (`start`)
     const own = snapshot.apps.find((app) => app.id === this.input.appId);

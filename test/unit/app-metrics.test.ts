@@ -143,6 +143,8 @@ describe('the gauges of a supervised app', () => {
     t.mock.timers.tick(60_000);
     assert.equal(meter.get(Metric.appUp, 'handed'), 1);
     assert.equal(meter.get(Metric.appSupervised, 'handed'), 1);
+    first.polled({ startedAt: 2_000_000, apps: [] }); // the old one polls on until it hears it is cancelled
+    assert.equal(meter.get(Metric.appUp, 'handed'), 1, 'the newer supervision speaks for the app');
     second.close();
     t.mock.timers.tick(60_000);
     assert.equal(meter.get(Metric.appUp, 'handed'), 0, 'stopped, restarted or moved to another worker');
