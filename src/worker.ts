@@ -21,6 +21,16 @@ export const WORKFLOWS_PATH = join(__dirname, 'workflows');
 /** Written by `npm run bundle` (the container image): with it the worker starts without bundling. */
 export const WORKFLOW_BUNDLE_PATH = join(__dirname, 'workflow-bundle.js');
 
+/**
+ * The workflow code: a bundle handed in, else KAPPA_WORKFLOW_BUNDLE (the test script bundles once for every worker
+ * process it starts), else the image's pre-built bundle, else bundled from source now.
+ */
+function workflowCode(bundle: WorkerOptions['workflowBundle']) {
+  if (bundle) return { workflowBundle: bundle };
+  const path = process.env.KAPPA_WORKFLOW_BUNDLE ?? WORKFLOW_BUNDLE_PATH;
+  return existsSync(path) ? { workflowBundle: { codePath: path } } : { workflowsPath: WORKFLOWS_PATH };
+}
+
 export interface KappaWorkerOptions {
   settings: TemporalConnectionSettings;
   deps: KappaDeps;
@@ -41,11 +51,7 @@ export async function createKappaWorker(
     namespace: options.settings.namespace,
     taskQueue: options.settings.taskQueue,
     activities: createActivities(options.deps),
-    ...(options.workflowBundle
-      ? { workflowBundle: options.workflowBundle }
-      : existsSync(WORKFLOW_BUNDLE_PATH)
-        ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
-        : { workflowsPath: WORKFLOWS_PATH }),
+    ...workflowCode(options.workflowBundle),
     // Cancellation reaches an activity through a heartbeat: send them often so a stop is prompt.
     defaultHeartbeatThrottleInterval: '2s',
     maxHeartbeatThrottleInterval: '2s',

@@ -79,8 +79,12 @@ test("the worker image's entry point exists in the build and starts a worker on 
   const server = await startServer();
   const config = join(app, 'worker.yaml');
   writeFileSync(config, stringify({ temporal: { address: server.address }, metrics: { port: 0 } }));
+  // Not the test script's shared bundle: the image's own dist/workflow-bundle.js is what is under test.
+  const env = { ...process.env };
+  delete env.KAPPA_WORKFLOW_BUNDLE;
   const child = spawn(entrypoint[0]!, [...entrypoint.slice(1), '--worker-config', config, ...cmd], {
     cwd: app,
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
