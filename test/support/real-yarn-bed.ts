@@ -1,22 +1,26 @@
-// The bed of the real YARN end-to-end tests (issue #11 item 1): a real single-node YARN (LocalYarn), a Temporal
-// dev server, an OpenSSH sshd on loopback as the edge node whose `yarn` and `spark-submit` are LocalYarn's
-// wrappers, and `kappa worker` processes (the production worker, killable). Two host entries name the same sshd:
+// The bed of the real YARN end-to-end tests (issue #11 item 1; test/integration/yarn-real-e2e*.test.ts, one bed
+// per file): a real single-node YARN (LocalYarn), a Temporal dev server, an OpenSSH sshd on loopback as the edge
+// node whose `yarn` and `spark-submit` are LocalYarn's wrappers, and `kappa worker` processes (the production
+// worker, killable). Two host entries name the same sshd:
 // `edge-1` with the fast-fail yarn client, `edge-1-default` with Hadoop's default one (it retries a down
 // ResourceManager for 15 minutes) cut off by `yarnTimeout: 10s`. Every app submits over `edge-1`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { stringify } from 'yaml';
 import { deployApp, type DeployReport } from '../../src/cli/commands/deploy.js';
+import { TERMINAL_PHASES } from '../../src/common/phases.js';
 import { TASK_QUEUE } from '../../src/common/temporal-names.js';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { formatIssue } from '../../src/config/issues.js';
 import { validateAppConfig } from '../../src/config/validate-app.js';
 import { LocalYarn, type ClientVariant, type LocalYarnApp } from '../../src/sandbox/local-yarn.js';
 import type { DevServer } from '../../src/temporal/dev-server.js';
-import { connectClient, startServer, tempDir, waitFor } from './harness.js';
+import type { AppStatus } from '../../src/workflows/definitions.js';
+import { connectClient, queryStatus, startServer, tempDir, waitFor } from './harness.js';
 import { KAPPA, runKappa, type Ran } from './kappa-cli.js';
 import { Sshd } from './sshd.js';
 /** YARN states in which an application holds containers or waits for them. */
@@ -55,12 +59,14 @@ export interface AppOptions {
 }
 
 export class RealYarnBed {
-  // Room for five small apps at once (each a 1024 MB AM + a 1024 MB executor): the tests run four together.
-  readonly yarn = new LocalYarn({ nodeManagerMemoryMb: 10240 });
+  // Room for four small apps at once (each a 1024 MB AM + a 1024 MB executor): a file runs three together.
+  readonly yarn = new LocalYarn({ nodeManagerMemoryMb: 8192 });
   readonly sshd = new Sshd();
   readonly dir = tempDir('yarn-e2e');
   readonly workerConfigFile = join(this.dir, 'worker.yaml');
   private readonly workers: KappaWorker[] = [];
+  /** The worker started last. */
+  worker: KappaWorker | undefined;
   private server: DevServer | undefined;
   private connection: { client: Client; close: () => Promise<void> } | undefined;
   // The test runner ends a file that runs past --test-timeout with SIGTERM, and no `after` hook runs then: what the
@@ -69,6 +75,20 @@ export class RealYarnBed {
     this.killNow();
     process.exit(143);
   };
+
+  /** A bed for the calling test file: started, with one worker, before its tests; stopped after them however they end. */
+  static forThisFile(): RealYarnBed {
+    const bed = new RealYarnBed();
+    before(
+      async () => {
+        await bed.start();
+        await bed.startWorker();
+      },
+      { timeout: 30 * 60_000 },
+    );
+    after(() => bed.stop(), { timeout: 120_000 });
+    return bed;
+  }
 
   get client(): Client {
     if (!this.connection) throw new Error('the bed is not started');
@@ -149,6 +169,7 @@ export class RealYarnBed {
       },
     };
     this.workers.push(worker);
+    this.worker = worker;
     await Promise.race([
       // A worker bundles the workflow code at start: a minute or more on a busy machine.
       waitFor('the kappa worker up', () => output.includes('kappa worker: task queue'), 180_000),
@@ -164,6 +185,37 @@ export class RealYarnBed {
     return runKappa(['--worker-config', this.workerConfigFile, ...args], {
       env: { ...process.env, CI: 'true' },
     });
+  }
+
+  status(app: string): Promise<AppStatus> {
+    return queryStatus(this.client, app);
+  }
+
+  /**
+   * Waits until the app's status satisfies `predicate`; a timeout names `what` and the last status. Asks once a
+   * second: every query is a workflow task on the worker, and several apps wait at once on two busy cores.
+   */
+  async waitFor(
+    app: string,
+    what: string,
+    predicate: (s: AppStatus) => boolean,
+    timeoutMs = 240_000,
+  ): Promise<AppStatus> {
+    let last: AppStatus | undefined;
+    const check = async () => {
+      last = await this.status(app);
+      if (predicate(last)) return last;
+      await sleep(1_000);
+      return undefined;
+    };
+    return waitFor(`${app} ${what}`, check, timeoutMs).catch((err: Error) => {
+      throw new Error(`${err.message}; its last status: ${JSON.stringify(last)}`);
+    });
+  }
+
+  /** Waits until the app is Stopped, Failed or Succeeded. */
+  ended(app: string): Promise<AppStatus> {
+    return this.waitFor(app, 'ended', (s) => TERMINAL_PHASES.includes(s.phase), 300_000);
   }
 
   /** The YARN name of app `name`. */
@@ -232,6 +284,11 @@ export class RealYarnBed {
     return apps.sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
   }
 
+  /** Each app's YARN application ids (one per submit): for "nothing was submitted again". */
+  submits(names: string[]): Promise<string[][]> {
+    return Promise.all(names.map(async (name) => (await this.submitted(name)).map((a) => a.id)));
+  }
+
   /** The live ones among them. */
   async live(name: string): Promise<LocalYarnApp[]> {
     return (await this.submitted(name)).filter((a) => LIVE_STATES.includes(a.state));
@@ -259,7 +316,7 @@ export class RealYarnBed {
 export async function sampleWhile<T, R>(
   probe: () => Promise<T>,
   action: () => Promise<R>,
-  everyMs = 500,
+  everyMs = 1_000,
 ): Promise<{ result: R; samples: T[] }> {
   const samples: T[] = [];
   let running = true;
