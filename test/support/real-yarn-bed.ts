@@ -171,7 +171,7 @@ export class RealYarnBed {
     this.workers.push(worker);
     this.worker = worker;
     await Promise.race([
-      // A worker bundles the workflow code at start: a minute or more on a busy machine.
+      // A worker's start (tsx, the workflow bundle, connecting) can take a minute or more on a busy machine.
       waitFor('the kappa worker up', () => output.includes('kappa worker: task queue'), 180_000),
       exited.then(() => {
         throw new Error(`kappa worker exited before it was ready: ${output}`);
