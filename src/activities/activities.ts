@@ -223,7 +223,18 @@ export function createActivities(deps: KappaDeps) {
           after = snapshot.startedAt;
           metrics.polled(snapshot);
           if ('apps' in snapshot) {
-            if (input.degradedSince !== undefined) return { kind: 'reachable' };
+            if (input.degradedSince !== undefined) {
+              // After a ResourceManager restart a recovered app is ACCEPTED until its AM registers again.
+              const own = snapshot.apps.find((app) => app.id === input.appId);
+              const waiting =
+                input.acceptedTimeoutMs !== undefined && own !== undefined && own.state !== 'RUNNING';
+              return waiting
+                ? {
+                    kind: 'reachable',
+                    accepted: { since: input.acceptedSince ?? snapshot.startedAt, state: own.state },
+                  }
+                : { kind: 'reachable' };
+            }
             failedPolls = 0;
             firstFailureAt = undefined;
             const own = snapshot.apps.find((app) => app.id === input.appId);

@@ -68,7 +68,8 @@ export interface RestartBudget {
 export type SupervisionOutcome =
   | { kind: 'ended'; report: YarnAppReport }
   | { kind: 'unreachable'; since: number; error: string }
-  | { kind: 'reachable' }
+  /** The edge node answers again; `accepted` when YARN shows the app SUBMITTED/ACCEPTED (a recovered app). */
+  | { kind: 'reachable'; accepted?: { since: number; state: string } }
   /** YARN shows the app SUBMITTED or ACCEPTED, not RUNNING (a fresh submit, a queue, an AM restarting). */
   | { kind: 'accepted'; since: number; state: string }
   /** YARN shows the app RUNNING again after `accepted`. */

@@ -101,6 +101,7 @@ export async function supervise(
           state.setPhase(Phase.Degraded, state.lastError);
         } else {
           instance.degradedSince = undefined;
+          instance.acceptedSince = outcome.accepted?.since;
           state.lastError = null; // the outage is over; its text would read as a problem now
           state.setPhase(livePhase(), `edge node ${yarn.host} answers again`);
         }
