@@ -88,7 +88,7 @@ export async function stopWait(
     );
   }
   lines.push(
-    `to stop without killing the YARN application: kappa stop ${status.app} --leave-running (a stop that is already killing goes on until it ends)`,
+    `to stop without killing the YARN application: kappa stop ${status.app} --leave-running (it ends this kill and leaves the app running)`,
   );
   return lines;
 }

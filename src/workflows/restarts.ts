@@ -1,6 +1,13 @@
 // What happens between runs of the app: failures judged against the restart policy, backoff, manual restarts and
 // stops. Every path that could leave a YARN application behind kills it first.
-import { ApplicationFailure, CancellationScope, log, sleep, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  log,
+  patched,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { durationMs } from '../common/duration.js';
 import { FailureType } from '../common/failures.js';
 import { Phase } from '../common/phases.js';
@@ -12,6 +19,9 @@ import { interruptible } from './interruptible.js';
 import { recordRestart } from './metrics.js';
 import type { Next, PendingRequest } from './types.js';
 import { yarnSummary } from './ui-details.js';
+
+/** Marks runs in which a `stop --leave-running` that arrives while a stop is killing the app ends that kill. */
+const LEAVE_RUNNING_TAKES_OVER_PATCH = 'leave-running-takes-over';
 
 /** Judges a failure of attempt `attempt` (if it is known): a backoff before the next restart, or giving up. */
 export function onFailure(state: AppState, err: unknown, attempt?: number): Next {
@@ -80,9 +90,23 @@ export async function stop(
   request: Extract<PendingRequest, { kind: 'stop' }>,
 ): Promise<void> {
   state.setPhase(Phase.Stopping, request.reason);
-  if (!request.leaveRunning) {
+  let leaveRunning = request.leaveRunning;
+  if (!leaveRunning) {
     try {
-      await killApp(state, state.instance?.appId);
+      if (patched(LEAVE_RUNNING_TAKES_OVER_PATCH)) {
+        // A kill held up by an edge node that does not answer can take minutes: `stop --leave-running` ends it.
+        const killed = await interruptible(
+          () => killApp(state, state.instance?.appId),
+          () => state.pending?.kind === 'stop' && state.pending.leaveRunning,
+        );
+        if (killed.kind === 'error') throw killed.error;
+        if (killed.kind === 'interrupted') {
+          state.takePending();
+          leaveRunning = true;
+        }
+      } else {
+        await killApp(state, state.instance?.appId);
+      }
     } catch (err) {
       state.lastError = `stop (${request.reason}) could not kill the YARN application: ${describeFailure(err)}`;
       state.setPhase(Phase.Failed, state.lastError);
@@ -94,7 +118,7 @@ export async function stop(
   if (last && (!last.endedAt || last.outcome === 'running' || last.outcome === 'adopted')) {
     state.endAttempt(last.attempt, 'stopped');
   }
-  state.setPhase(Phase.Stopped, request.leaveRunning ? 'left running on YARN' : request.reason);
+  state.setPhase(Phase.Stopped, leaveRunning ? 'left running on YARN' : request.reason);
 }
 
 /** Kills `appId` and every other live instance of the app's YARN name (with `only`, `appId` alone). */

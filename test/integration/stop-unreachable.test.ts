@@ -52,7 +52,7 @@ describe('kappa stop, edge node unreachable', () => {
     assert.ok(offMs > -5_000 && offMs < 30_000, `deadline ${until[1]} is ${offMs} ms off`);
     assert.match(
       stop.stderr,
-      /^held: to stop without killing the YARN application: kappa stop held --leave-running/m,
+      /^held: to stop without killing the YARN application: kappa stop held --leave-running \(it ends this kill and leaves the app running\)$/m,
     );
     assert.match(stop.stderr, /^held: still stopping after 15s: waiting to kill YARN application /m);
     assert.equal(bed.double.live('Stop held').length, 1, 'nothing was killed: the node did not answer');
@@ -66,5 +66,27 @@ describe('kappa stop, edge node unreachable', () => {
     const again = await bed.kappa('stop', 'held');
     assert.equal(again.code, 1);
     assert.match(again.stderr, /app "held" is not running/);
+  });
+
+  test('a stop held up by the kill is ended by `kappa stop --leave-running`: Stopped at once, the app left running', async () => {
+    await deployApp(
+      bed.client,
+      TASK_QUEUE,
+      bed.double.streamingApp('left', 'Stop left', { pollInterval: '1s' }),
+    );
+    await harness.waitForStatus(bed.client, 'left', 'left Running', (s) => s.phase === 'Running', 60_000);
+    await bed.sshd.stop();
+    try {
+      const held = await bed.kappa('stop', 'left', '--timeout', '5s');
+      assert.equal(held.code, 3, held.stderr);
+      const left = await bed.kappa('stop', 'left', '--leave-running', '--timeout', '30s');
+      assert.equal(left.code, 0, left.stderr);
+      assert.match(left.stdout, /^left: Stopped$/m);
+      const result = (await harness.appHandle(bed.client, 'left').result()) as { phase: string };
+      assert.equal(result.phase, 'Stopped');
+    } finally {
+      await bed.sshd.start();
+    }
+    assert.equal(bed.double.live('Stop left').length, 1, 'left running on YARN, not killed');
   });
 });
