@@ -47,9 +47,12 @@ describe('streaming apps on the real YARN', () => {
     for (const { app, yarnAppId } of reports) {
       assert.equal(atReturn.find((a) => a.id === yarnAppId)?.state, 'RUNNING', `${app} when --wait returned`);
       const seen = samples.flat().filter((x) => x.s.app === app && x.s.yarnAppId === yarnAppId);
-      // Whenever Kappa knew the id: ACCEPTED in YARN is Starting with acceptedSince, Running is RUNNING there.
+      // Whenever Kappa knew the id: ACCEPTED in YARN is Starting with acceptedSince (or Degraded, when its yarn calls
+      // time out — a loaded edge node — and Kappa cannot know), Running is RUNNING there.
       const notStarting = seen.filter(
-        (x) => x.yarnState === 'ACCEPTED' && (x.s.phase !== 'Starting' || x.s.acceptedSince === null),
+        (x) =>
+          x.yarnState === 'ACCEPTED' &&
+          ((x.s.phase !== 'Starting' && x.s.phase !== 'Degraded') || x.s.acceptedSince === null),
       );
       assert.deepEqual([...notStarting, ...runningUntrue(seen)], [], `${app}: status untrue to YARN`);
       const accepted = seen.findIndex((x) => x.yarnState === 'ACCEPTED');
