@@ -23,26 +23,33 @@ import { LocalYarn } from '../src/sandbox/local-yarn.js';
 import { statusQuery } from '../src/workflows/definitions.js';
 import { connectClient, startServer, tempDir, waitFor } from '../test/support/harness.js';
 import { Sshd } from '../test/support/sshd.js';
-import { CLK_TCK, readCalls, rssMiB, treeCpuSeconds, writeCountingYarn } from './bench/edge-meter.js';
+import {
+  CLK_TCK,
+  percentile,
+  readCalls,
+  rssMiB,
+  treeCpuSeconds,
+  writeCountingYarn,
+} from './bench/edge-meter.js';
 import { printTable, type Row, type Side } from './bench/report.js';
 import { SeedLoops } from './bench/seed-loops.js';
 
 const { values } = parseArgs({
   options: {
-    n: { type: 'string', default: '1,5,20' },
+    // 20 do not fit on two cores: each app's two JVMs take ~0.15-0.25 of a core and ~0.7 GiB (C1, below).
+    n: { type: 'string', default: '1,5,10' },
     window: { type: 'string', default: '60s' },
     kills: { type: 'string', default: '5' },
-    // Executors per app (each 512m). 0: the driver alone, RUNNING in YARN but running no tasks: what a supervisor
-    // sees is the same, and twice as many apps fit.
-    executors: { type: 'string', default: '1' },
   },
 });
 const sizes = values.n.split(',').map(Number);
 const windowMs = durationMs(values.window);
 const maxKills = Number(values.kills);
 const POLL = '10s';
-const executors = Number(values.executors);
-const conf = { 'spark.executor.instances': String(executors) };
+// The apps: RateApp, 512m driver and one 512m executor (the local YARN's defaults), their JVMs C1-only with the
+// serial GC: a third of the CPU of Spark's defaults, which would take a core for every two apps on this machine.
+const APP_JVM = '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC';
+const conf = { 'spark.driver.extraJavaOptions': APP_JVM, 'spark.executor.extraJavaOptions': APP_JVM };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 // Names the seed's grep cannot confuse (BenchApp01 is no prefix of another).
@@ -59,8 +66,8 @@ function cpuSecondsOf(pid: number): number {
 async function main(): Promise<void> {
   const started = Date.now();
   const maxN = Math.max(...sizes);
-  // A 1 GB container per JVM (the AM with the 512m driver, each executor), and room for resubmitted apps.
-  const yarn = new LocalYarn({ nodeManagerMemoryMb: (maxN + 2) * (1 + executors) * 1024 });
+  // Two 1 GB containers per app (the AM with the driver, the executor), and room for resubmitted apps.
+  const yarn = new LocalYarn({ nodeManagerMemoryMb: (maxN + 2) * 2048 });
   const [seedSshd, kappaSshd] = [new Sshd(), new Sshd()];
   const [server] = await Promise.all([startServer(), yarn.start(), seedSshd.start(), kappaSshd.start()]);
   const dir = tempDir('bench-seed');
@@ -93,6 +100,25 @@ async function main(): Promise<void> {
   const live = async () =>
     (await yarn.apps()).filter((a) => ['SUBMITTED', 'ACCEPTED', 'RUNNING'].includes(a.state));
   const status = (i: number) => client.workflow.getHandle(workflowId(kappaName(i))).query(statusQuery);
+  // CPU seconds so far: each edge node's sshd tree, the Kappa worker, the cluster (RM, NodeManager, Spark JVMs).
+  const sample = () => ({
+    seed: treeCpuSeconds(sshdPid(seedSshd)),
+    kappa: treeCpuSeconds(sshdPid(kappaSshd)),
+    worker: cpuSecondsOf(worker.pid!),
+    cluster: treeCpuSeconds(yarn.pid!),
+  });
+  // Ctrl-C or a timeout's SIGTERM: no async clean-up runs then; LocalYarn's exit hook ends the cluster.
+  const onSignal = () => {
+    for (const pid of [worker.pid, server.process.pid, sshdPid(seedSshd), sshdPid(kappaSshd)]) {
+      try {
+        if (pid) process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
     await waitFor('the worker', () => workerErr.includes('kappa worker: task queue'), 180_000);
     let have = 0;
@@ -104,7 +130,10 @@ async function main(): Promise<void> {
         await Promise.all(
           [i, i + 1]
             .filter((k) => k < n)
-            .map((k) => yarn.sparkSubmit(yarn.streamingSubmitArgs(appName(k), [], conf))),
+            .map(async (k) => {
+              const r = await yarn.sparkSubmit(yarn.streamingSubmitArgs(appName(k), [], conf));
+              if (r.code !== 0) throw new Error(`spark-submit ${appName(k)}: ${r.stderr.slice(-2000)}`);
+            }),
         );
       }
       await waitFor(
@@ -139,18 +168,10 @@ async function main(): Promise<void> {
       );
       await sleep(12_000); // every loop past its first call
       const t0 = Date.now();
-      const cpu0 = {
-        seed: treeCpuSeconds(sshdPid(seedSshd)),
-        kappa: treeCpuSeconds(sshdPid(kappaSshd)),
-        worker: cpuSecondsOf(worker.pid!),
-      };
+      const cpu0 = sample();
       await sleep(windowMs);
       const t1 = Date.now();
-      const cpu1 = {
-        seed: treeCpuSeconds(sshdPid(seedSshd)),
-        kappa: treeCpuSeconds(sshdPid(kappaSshd)),
-        worker: cpuSecondsOf(worker.pid!),
-      };
+      const cpu1 = sample();
       const appsRssGiB = rssMiB(yarn.pids()) / 1024;
       const load = loadavg()[0] ?? 0;
       await sleep(15_000); // calls started in the window finish and log themselves
@@ -160,6 +181,10 @@ async function main(): Promise<void> {
       const side = (file: string, edge: number): Side => {
         const calls = readCalls(file).filter((c) => c.start >= t0 && c.start < t1);
         return {
+          callSeconds: percentile(
+            calls.map((c) => (c.end - c.start) / 1000),
+            50,
+          ),
           jvmsPerMin: perMin(calls.length),
           jvmCpuPerMin: perMin(calls.reduce((s, c) => s + c.cpuSeconds, 0)),
           edgeCpuPerMin: perMin(edge),
@@ -171,6 +196,7 @@ async function main(): Promise<void> {
         seed: side(seedYarn.log, cpu1.seed - cpu0.seed),
         kappa: side(kappaYarn.log, cpu1.kappa - cpu0.kappa),
         workerCpuPerMin: perMin(cpu1.worker - cpu0.worker),
+        clusterCpuPerMin: perMin(cpu1.cluster - cpu0.cluster),
         ...latency,
         appsRssGiB,
         load,

@@ -3,6 +3,8 @@
 import { percentile } from './edge-meter.js';
 
 export interface Side {
+  /** Median wall time of one `yarn` call. */
+  callSeconds: number;
   jvmsPerMin: number;
   jvmCpuPerMin: number;
   edgeCpuPerMin: number;
@@ -12,6 +14,7 @@ export interface Row {
   seed: Side;
   kappa: Side;
   workerCpuPerMin: number;
+  clusterCpuPerMin: number;
   detect: number[];
   resubmit: number[];
   back: number[];
@@ -21,6 +24,15 @@ export interface Row {
 
 export function printTable(rows: Row[], run: { poll: string; window: string; seconds: number }): void {
   const f = (x: number, d = 1) => (Number.isNaN(x) ? '-' : x.toFixed(d));
+  const side = (n: string, who: string, x: Side) => [
+    n,
+    who,
+    f(x.jvmsPerMin),
+    f(x.jvmCpuPerMin),
+    f(x.edgeCpuPerMin),
+    f(x.callSeconds),
+  ];
+  const pair = (xs: number[]) => `${f(percentile(xs, 50))} / ${f(percentile(xs, 95))}`;
   const table = [
     [
       'N',
@@ -28,31 +40,14 @@ export function printTable(rows: Row[], run: { poll: string; window: string; sec
       'yarn JVMs/min',
       'yarn JVM CPU s/min',
       'edge CPU s/min',
+      'yarn call s (p50)',
       'detect p50/p95 s',
       'resubmitted p50/p95 s',
       'Running again p50/p95 s',
     ],
     ...rows.flatMap((r) => [
-      [
-        String(r.n),
-        'seed',
-        f(r.seed.jvmsPerMin),
-        f(r.seed.jvmCpuPerMin),
-        f(r.seed.edgeCpuPerMin),
-        '',
-        '',
-        '',
-      ],
-      [
-        '',
-        'Kappa',
-        f(r.kappa.jvmsPerMin),
-        f(r.kappa.jvmCpuPerMin),
-        f(r.kappa.edgeCpuPerMin),
-        `${f(percentile(r.detect, 50))} / ${f(percentile(r.detect, 95))}`,
-        `${f(percentile(r.resubmit, 50))} / ${f(percentile(r.resubmit, 95))}`,
-        `${f(percentile(r.back, 50))} / ${f(percentile(r.back, 95))}`,
-      ],
+      [...side(String(r.n), 'seed', r.seed), '', '', ''],
+      [...side('', 'Kappa', r.kappa), pair(r.detect), pair(r.resubmit), pair(r.back)],
     ]),
   ];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
@@ -62,7 +57,7 @@ export function printTable(rows: Row[], run: { poll: string; window: string; sec
   for (const row of table) console.log(row.map((c, i) => c.padEnd(widths[i]!)).join('  '));
   for (const r of rows) {
     console.log(
-      `N=${r.n}: kills ${r.back.length}; Kappa worker CPU ${f(r.workerCpuPerMin, 2)} s/min; Spark JVMs RSS ${f(r.appsRssGiB)} GiB; load ${f(r.load)}`,
+      `N=${r.n}: ${r.back.length} kills; Kappa worker (Node) CPU ${f(r.workerCpuPerMin, 2)} s/min; YARN (RM, NodeManager, Spark JVMs) CPU ${f(r.clusterCpuPerMin)} s/min, RSS ${f(r.appsRssGiB)} GiB; load average ${f(r.load)}`,
     );
   }
   console.log(`one run, ${run.seconds} s`);
