@@ -39,7 +39,12 @@ export async function runSandboxApp(
           reason: 'kappa dev: a new local YARN (the app ran on the previous one)',
         });
       }
-      const what = report.action === 'started' ? 'deployed' : 'restarted on the new cluster';
+      const what = {
+        started: 'deployed',
+        updated: `updated to revision ${report.revision}, restarting on the new cluster`,
+        unchanged: 'restarted on the new cluster',
+        scheduled: 'scheduled', // a BatchJob; never the sandbox's app
+      }[report.action];
       say(`example app ${app} ${what} (config: ${sandbox.appFile})`);
       say(`${app} in the Temporal UI: ${workflowUiUrl(uiPort, settings.namespace, app)}`);
     });
