@@ -120,8 +120,17 @@ test(
         dev.output(),
         /kappa dev: rate-stream in the Temporal UI: http:\/\/localhost:\d+\/namespaces\/default\/workflows\/kappa%2Frate-stream/,
       );
-      snapshot();
-      assert.ok(javaPids([...seen]).length >= 3, 'the launcher and the Spark JVMs run under kappa dev');
+      // RUNNING means the driver registered; its executor's JVM may start a little later.
+      const jvmsBy = Date.now() + 120_000;
+      do {
+        snapshot();
+        if (javaPids([...seen]).length >= 3) break;
+        await new Promise((r) => setTimeout(r, 500));
+      } while (Date.now() < jvmsBy);
+      assert.ok(
+        javaPids([...seen]).length >= 3,
+        'the launcher, the driver and an executor JVM run under kappa dev',
+      );
 
       // Exactly what the user is told to run.
       const kill = await promisify(execFile)(yarnCommand, ['application', '-kill', first]);
