@@ -1,5 +1,5 @@
-// The composition root: the adapters a production worker hands its activities as ports: SSH to the edge nodes, the yarn CLI there, and the
-// step runners (ssh commands, Kubernetes pods).
+// The composition root: the adapters a production worker hands its activities as ports: SSH to the edge nodes, the yarn CLI there (or
+// the ResourceManager REST API through them, per host), and the step runners (ssh commands, Kubernetes pods).
 import { ApplicationFailure } from '@temporalio/common';
 import { Runtime } from '@temporalio/worker';
 import { durationMs } from './common/duration.js';
@@ -11,7 +11,10 @@ import type { KappaDeps } from './ports.js';
 import { HostCommandRunner } from './ssh/command-runner.js';
 import { SshPool } from './ssh/ssh-pool.js';
 import { SshStepRunner } from './ssh/ssh-step-runner.js';
+import { CurlTransport } from './yarn/rest-transport.js';
+import { TunnelTransport } from './yarn/rest-tunnel.js';
 import { YarnCli } from './yarn/yarn-cli.js';
+import { YarnRest, type RestHost } from './yarn/yarn-rest.js';
 
 export function productionDeps(
   config: WorkerConfig,
@@ -39,12 +42,27 @@ export function productionDeps(
   const commandTimeoutsMs = Object.fromEntries(
     Object.entries(config.hosts).map(([name, host]) => [name, durationMs(host.yarnTimeout)]),
   ) as Record<string, number>;
-  const yarn = new YarnCli(runner, {
+  const cli = new YarnCli(runner, {
     yarnCommands,
     webUrls,
     commandTimeoutsMs,
     ...(onPoll ? { onPoll } : {}),
   });
+  const tunnel = new TunnelTransport((host, target, port) => pool.forwardOut(host, target, port));
+  const restHosts: Record<string, RestHost> = {};
+  for (const [name, host] of Object.entries(config.hosts)) {
+    if (host.yarnApi !== 'rest' || !host.yarnRest) continue;
+    const rest = host.yarnRest;
+    restHosts[name] = {
+      resourceManagers: rest.resourceManagers,
+      transport: rest.via === 'tunnel' ? tunnel : new CurlTransport(runner, { negotiate: rest.kerberos }),
+      timeoutMs: durationMs(host.yarnTimeout),
+      pollIntervalMs: durationMs(rest.pollInterval),
+      ...(host.yarnWebUrl ? { webUrl: host.yarnWebUrl } : {}),
+    };
+  }
+  // Hosts with `yarnApi: rest` read YARN through its REST API; every other host, and every kill, the yarn CLI.
+  const yarn = new YarnRest(cli, restHosts, onPoll ? { onPoll } : {});
   let kube: KubeClients | undefined;
   const pods = new PodStepRunner(
     () => {
@@ -66,6 +84,7 @@ export function productionDeps(
     yarn,
     close: () => {
       yarn.close();
+      cli.close();
       pool.close();
     },
   };

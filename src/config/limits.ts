@@ -81,6 +81,12 @@ export const WORKER_LIMITS = {
     aboveMax:
       "the yarn client's own retries give up after 15 minutes (yarn.resourcemanager.connect.max-wait.ms)",
   },
+  restPollInterval: {
+    min: '1s',
+    belowMin: 'each poll is still a request to the ResourceManager (and a curl on the edge node)',
+    max: '1h',
+    aboveMax: 'an app that ended would go unnoticed that long',
+  },
   shutdownGraceTime: {
     min: '1s',
     belowMin: 'steps need a moment to end their remote commands and hand their pods over',

@@ -22,27 +22,56 @@ import {
 } from './fields.js';
 import { fromZodIssues, type ConfigIssue } from './issues.js';
 import { WORKER_LIMITS } from './limits.js';
+import { yarnRestSchema } from './yarn-rest-config.js';
 import { ConfigError, readYamlFile, type LocatedIssue } from './yaml-source.js';
 
-const hostSchema = z.strictObject({
-  host: nonEmptyString,
-  port: z.int().min(1).max(65535).default(22),
-  username: nonEmptyString,
-  privateKeyPath: nonEmptyString.default('~/.ssh/id_ed25519'),
-  knownHostsPath: nonEmptyString.default('~/.ssh/known_hosts'),
-  yarnCommand: nonEmptyString.default('yarn'),
-  yarnTimeout: boundedDuration(WORKER_LIMITS.yarnTimeout, { enforceMin: true })
-    .default('60s')
-    .describe(
-      `How long one \`yarn application\` call may take before Kappa cuts it off and counts the poll as failed. With the ResourceManager down the yarn client retries for 15 minutes by default; a client conf that fails fast, or a shorter cut-off, makes \`Degraded\` come sooner. ${limitsText(WORKER_LIMITS.yarnTimeout)}`,
-    ),
-  yarnWebUrl: z
-    .url({ protocol: /^https?$/ })
-    .optional()
-    .describe(
-      "The ResourceManager's web UI (e.g. `http://rm-host:8088`): the Temporal UI links an app there when YARN gives no tracking URL (`N/A`).",
-    ),
-});
+const hostSchema = z
+  .strictObject({
+    host: nonEmptyString,
+    port: z.int().min(1).max(65535).default(22),
+    username: nonEmptyString,
+    privateKeyPath: nonEmptyString.default('~/.ssh/id_ed25519'),
+    knownHostsPath: nonEmptyString.default('~/.ssh/known_hosts'),
+    yarnCommand: nonEmptyString.default('yarn'),
+    yarnTimeout: boundedDuration(WORKER_LIMITS.yarnTimeout, { enforceMin: true })
+      .default('60s')
+      .describe(
+        `How long one \`yarn application\` call (with \`yarnApi: rest\`, one request to one ResourceManager) may take before Kappa cuts it off and counts the poll as failed. With the ResourceManager down the yarn client retries for 15 minutes by default; a client conf that fails fast, or a shorter cut-off, makes \`Degraded\` come sooner. ${limitsText(WORKER_LIMITS.yarnTimeout)}`,
+      ),
+    yarnWebUrl: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe(
+        "The ResourceManager's web UI (e.g. `http://rm-host:8088`): the Temporal UI links an app there when YARN gives no tracking URL (`N/A`).",
+      ),
+    yarnApi: z
+      .enum(['cli', 'rest'])
+      .default('cli')
+      .describe(
+        "How Kappa reads application states: `cli`, `yarn application` on the edge node (a JVM per poll, about a CPU-second); `rest`, the ResourceManager's REST API through the edge node (see `yarnRest`). Kills always use the yarn CLI, as the app's owner.",
+      ),
+    yarnRest: yarnRestSchema
+      .optional()
+      .describe('How to reach the ResourceManager REST API; required with `yarnApi: rest`, and only then.'),
+  })
+  .superRefine((host, ctx) => {
+    if (host.yarnApi === 'rest' && !host.yarnRest) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['yarnApi'],
+        message: "rest needs yarnRest.resourceManagers: the ResourceManagers' web addresses",
+        input: host.yarnApi,
+      });
+    }
+    if (host.yarnRest && host.yarnApi !== 'rest') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['yarnRest'],
+        message: `is used only with yarnApi: rest, and yarnApi is ${host.yarnApi} (the default); add yarnApi: rest or remove yarnRest`,
+        input: host.yarnRest,
+      });
+    }
+  });
 
 export const workerConfigSchema = z.strictObject({
   temporal: z

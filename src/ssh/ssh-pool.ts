@@ -1,6 +1,7 @@
 // SSH to edge nodes on ssh2: one connection per host, shared by many channels, kept alive, reconnected with
 // backoff. Host keys are always checked against known_hosts; an unknown or changed key is refused.
 import { readFileSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { expandHome, type HostConfig } from '../config/worker-config.js';
 import {
@@ -41,6 +42,17 @@ export class SshPool implements CommandRunner {
   run(host: string, command: string, options: CommandOptions): Promise<CommandResult> {
     if (this.closed) return Promise.reject(new HostUnreachableError(`${host}: the SSH pool is closed`));
     return this.host(host).run(command, options);
+  }
+
+  /**
+   * A TCP connection from `host` to `target` (`host:port` as that host resolves it), carried over the host's SSH
+   * connection (a `direct-tcpip` channel; sshd needs AllowTcpForwarding). Nothing runs on the host. Rejects with
+   * HostUnreachableError when the host cannot be reached, with a plain Error when its sshd cannot open the
+   * connection (refused there, or forwarding not allowed).
+   */
+  forwardOut(host: string, targetHost: string, targetPort: number): Promise<Duplex> {
+    if (this.closed) return Promise.reject(new HostUnreachableError(`${host}: the SSH pool is closed`));
+    return this.host(host).forwardOut(targetHost, targetPort);
   }
 
   /** Open connections (for tests and metrics). */
@@ -100,6 +112,34 @@ class SshHost {
     } finally {
       this.release();
     }
+  }
+
+  async forwardOut(targetHost: string, targetPort: number): Promise<Duplex> {
+    await this.acquire();
+    let channel: ClientChannel;
+    try {
+      const client = await this.connection();
+      channel = await new Promise<ClientChannel>((resolve, reject) => {
+        const opened = (err: (Error & { reason?: unknown }) | undefined, stream: ClientChannel) => {
+          if (!err) return resolve(stream);
+          // A refusal carries the SSH reason code; anything else is the connection failing under us.
+          if (err.reason !== undefined && err.reason !== '') return reject(new Error(err.message));
+          this.client = undefined;
+          client.end();
+          reject(new HostUnreachableError(`${this.name}: ${err.message}`));
+        };
+        try {
+          client.forwardOut('127.0.0.1', 0, targetHost, targetPort, opened);
+        } catch (err) {
+          opened(err as Error, undefined as never);
+        }
+      });
+    } catch (err) {
+      this.release();
+      throw err;
+    }
+    channel.once('close', () => this.release()); // the channel holds its slot until it closes
+    return channel;
   }
 
   private acquire(): Promise<void> {

@@ -83,6 +83,7 @@ export class Sshd {
       knownHostsPath: this.knownHosts,
       yarnCommand,
       yarnTimeout: '60s',
+      yarnApi: 'cli',
     };
   }
 }

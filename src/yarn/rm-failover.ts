@@ -1,0 +1,106 @@
+// Following the active ResourceManager of an HA pair (or more) through their REST addresses. What a standby RM
+// answers (Hadoop 3.4 RMWebAppFilter, for every path but a few such as /ws/v1/cluster/info): 307 with
+// `Location: <active's web address><path>?<query>` and the body "This is standby RM. The redirect url is: …"; or,
+// when it knows no active RM, 307 without Location (a `Refresh` header) and "Can not find any active RM. Will retry
+// in next N seconds." So: ask the address that answered last first; follow a Location once; on a connection
+// error, a standby's answer or anything not understood, ask the next; report every address's error if none answers.
+import { CommandTimeoutError, HostUnreachableError } from '../ssh/command-runner.js';
+import { YarnUnavailableError } from './model.js';
+import type { RestAnswer, RestTransport } from './rest-transport.js';
+
+/** What a read makes of one answer; throwing says this address did not answer usefully (try the next). */
+export type ReadAnswer<T> = (answer: RestAnswer) => T;
+
+export class ResourceManagers {
+  private preferred = 0;
+  private readonly bases: string[];
+
+  constructor(
+    private readonly host: string,
+    resourceManagers: readonly string[],
+    private readonly transport: RestTransport,
+    private readonly timeoutMs: number,
+  ) {
+    if (resourceManagers.length === 0) throw new Error(`${host}: no ResourceManager address`);
+    this.bases = resourceManagers.map(baseUrl);
+  }
+
+  /** GET `path` (from `/ws/v1/…`) from the active ResourceManager; `read` turns its answer into the result. */
+  async get<T>(path: string, read: ReadAnswer<T>): Promise<T> {
+    const problems: string[] = [];
+    for (let k = 0; k < this.bases.length; k++) {
+      const index = (this.preferred + k) % this.bases.length;
+      const base = this.bases[index]!;
+      try {
+        const { value, answeredBy } = await this.ask(`${base}${path}`, read);
+        const known = this.bases.findIndex((b) => sameOrigin(b, answeredBy));
+        this.preferred = known >= 0 ? known : index;
+        return value;
+      } catch (err) {
+        if (err instanceof HostUnreachableError || err instanceof CommandTimeoutError) {
+          // The edge node itself does not answer: the other addresses would not either, and it is not their fault.
+          throw new YarnUnavailableError(`${this.host}: ${err.message}`);
+        }
+        problems.push(`${base}: ${(err as Error).message}`);
+      }
+    }
+    throw new YarnUnavailableError(
+      `no ResourceManager answered through ${this.host}: ${problems.join('; ')}`,
+    );
+  }
+
+  private async ask<T>(url: string, read: ReadAnswer<T>): Promise<{ value: T; answeredBy: string }> {
+    const answer = await this.transport.get(this.host, url, this.timeoutMs);
+    if (!isRedirect(answer.status)) return { value: read(answer), answeredBy: url };
+    if (!answer.location) {
+      throw new Error(
+        `HTTP ${answer.status}, no active ResourceManager known there: ${excerpt(answer.body)}`,
+      );
+    }
+    const target = new URL(answer.location, url).href;
+    let next: RestAnswer;
+    try {
+      next = await this.transport.get(this.host, target, this.timeoutMs);
+    } catch (err) {
+      if (err instanceof HostUnreachableError || err instanceof CommandTimeoutError) throw err;
+      throw new Error(`redirected to ${target}: ${(err as Error).message}`);
+    }
+    if (isRedirect(next.status)) {
+      throw new Error(`redirected to ${target}, which redirects again (HTTP ${next.status})`);
+    }
+    try {
+      return { value: read(next), answeredBy: target };
+    } catch (err) {
+      throw new Error(`redirected to ${target}: ${(err as Error).message}`);
+    }
+  }
+}
+
+/** An answer that is not 200 (and not what `read` expects otherwise), as one address's error. */
+export function httpProblem(answer: RestAnswer): Error {
+  return new Error(`HTTP ${answer.status}: ${excerpt(answer.body)}`);
+}
+
+function isRedirect(status: number): boolean {
+  return status >= 300 && status < 400;
+}
+
+/** The configured address without a trailing slash, so `${base}/ws/v1/…` is right with or without one. */
+function baseUrl(address: string): string {
+  return address.replace(/\/+$/, '');
+}
+
+function sameOrigin(base: string, url: string): boolean {
+  try {
+    const a = new URL(base);
+    const b = new URL(url);
+    return a.origin === b.origin && b.pathname.startsWith(a.pathname.replace(/\/+$/, ''));
+  } catch {
+    return false;
+  }
+}
+
+function excerpt(text: string): string {
+  const oneLine = text.trim().replace(/\s+/g, ' ');
+  return JSON.stringify(oneLine.length > 200 ? `${oneLine.slice(0, 200)}…` : oneLine);
+}

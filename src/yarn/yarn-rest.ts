@@ -1,0 +1,117 @@
+// The YARN gateway on the ResourceManager's REST API, reached through the edge node (curl there, or a forwarded
+// connection): a poll costs a small process or nothing on the edge node, where the `yarn` CLI costs a JVM. The
+// same reports and the same errors as YarnCli, so supervision does not change. Kills stay on the `yarn` CLI: they
+// need the app owner's identity on the edge node, and they are rare. Hosts without REST go to the CLI gateway.
+import type { LiveSnapshot, YarnGateway } from '../ports.js';
+import { HostPoller } from './host-poller.js';
+import { LIVE_STATES, type YarnAppReport } from './model.js';
+import { YarnOutputError } from './parse.js';
+import { isRestAppNotFound, parseRestApp, parseRestAppList } from './parse-rest.js';
+import type { RestAnswer, RestTransport } from './rest-transport.js';
+import { httpProblem, ResourceManagers } from './rm-failover.js';
+
+/** One edge node read through the REST API (`hosts.<name>` with `yarnApi: rest`). */
+export interface RestHost {
+  /** The ResourceManagers' web addresses as the edge node reaches them; several for HA. */
+  resourceManagers: string[];
+  transport: RestTransport;
+  /** One request's limit (`yarnTimeout`). */
+  timeoutMs: number;
+  /** The longest time between the host's polls while supervisions wait (`yarnRest.pollInterval`). */
+  pollIntervalMs: number;
+  /** The ResourceManager web UI, for a link to an app whose tracking URL YARN does not give yet. */
+  webUrl?: string;
+}
+
+export interface YarnRestOptions {
+  /** Called after every list with how long it took (for metrics). */
+  onPoll?: (host: string, seconds: number, ok: boolean) => void;
+}
+
+const LIST_PATH = `/ws/v1/cluster/apps?states=${LIVE_STATES.join(',')}`;
+
+export class YarnRest implements YarnGateway {
+  private readonly pollers = new Map<string, HostPoller>();
+  private readonly rms = new Map<string, ResourceManagers>();
+
+  /** `cli` answers for hosts not in `hosts`, and kills everywhere. */
+  constructor(
+    private readonly cli: YarnGateway,
+    private readonly hosts: Record<string, RestHost>,
+    private readonly options: YarnRestOptions = {},
+  ) {
+    for (const [name, host] of Object.entries(hosts)) {
+      this.rms.set(name, new ResourceManagers(name, host.resourceManagers, host.transport, host.timeoutMs));
+    }
+  }
+
+  /** Stops every scheduled poll (worker shutdown). */
+  close(): void {
+    for (const poller of this.pollers.values()) poller.close();
+    this.pollers.clear();
+  }
+
+  listLive(host: string, maxAgeMs = 0): Promise<YarnAppReport[]> {
+    const poller = this.poller(host);
+    return poller ? poller.snapshot(maxAgeMs) : this.cli.listLive(host, maxAgeMs);
+  }
+
+  nextLive(host: string, intervalMs: number, after: number): Promise<LiveSnapshot> {
+    const poller = this.poller(host);
+    return poller ? poller.nextLive(after, intervalMs) : this.cli.nextLive(host, intervalMs, after);
+  }
+
+  async status(host: string, appId: string): Promise<YarnAppReport | undefined> {
+    const rms = this.rms.get(host);
+    if (!rms) return this.cli.status(host, appId);
+    const report = await rms.get(`/ws/v1/cluster/apps/${encodeURIComponent(appId)}`, (answer) => {
+      if (answer.status === 404 && isRestAppNotFound(answer.body)) return undefined;
+      return parse(answer, parseRestApp);
+    });
+    return report && this.withLink(host, report);
+  }
+
+  kill(host: string, appId: string): Promise<void> {
+    return this.cli.kill(host, appId);
+  }
+
+  private poller(host: string): HostPoller | undefined {
+    const config = this.hosts[host];
+    if (!config) return undefined;
+    let poller = this.pollers.get(host);
+    if (!poller) {
+      poller = new HostPoller(() => this.list(host), { maxIntervalMs: config.pollIntervalMs });
+      this.pollers.set(host, poller);
+    }
+    return poller;
+  }
+
+  private async list(host: string): Promise<YarnAppReport[]> {
+    const started = Date.now();
+    let ok = false;
+    try {
+      const apps = await this.rms.get(host)!.get(LIST_PATH, (answer) => parse(answer, parseRestAppList));
+      ok = true;
+      return apps.map((app) => this.withLink(host, app));
+    } finally {
+      this.options.onPoll?.(host, (Date.now() - started) / 1000, ok);
+    }
+  }
+
+  /** The app's tracking URL as YARN gives it, else its page in the configured ResourceManager web UI. */
+  private withLink(host: string, report: YarnAppReport): YarnAppReport {
+    const web = this.hosts[host]?.webUrl;
+    if (report.trackingUrl || !web) return report;
+    return { ...report, trackingUrl: `${web.replace(/\/+$/, '')}/cluster/app/${report.id}` };
+  }
+}
+
+/** A 200's body through `parser`; anything else is this address's error (ResourceManagers tries the next). */
+function parse<T>(answer: RestAnswer, parser: (body: string) => T): T {
+  if (answer.status !== 200) throw httpProblem(answer);
+  try {
+    return parser(answer.body);
+  } catch (err) {
+    throw err instanceof YarnOutputError ? new Error(`unparsable answer: ${err.message}`) : err;
+  }
+}
