@@ -45,6 +45,20 @@ export function isRestAppNotFound(body: string): boolean {
   return isObject(remote) && remote.exception === 'NotFoundException';
 }
 
+/**
+ * `GET /ws/v1/cluster/info`'s `haState`: ACTIVE, STANDBY, or INITIALIZING while a ResourceManager starts. A
+ * standby answers this path itself (no redirect), as does an RM that is still recovering its applications.
+ */
+export function parseClusterHaState(body: string): string {
+  const json = parseJson(body);
+  const info = isObject(json) ? json.clusterInfo : undefined;
+  const haState = isObject(info) ? info.haState : undefined;
+  if (typeof haState !== 'string' || haState === '') {
+    throw new YarnOutputError(`no "clusterInfo.haState" in: ${excerpt(body)}`);
+  }
+  return haState;
+}
+
 function toReport(app: unknown, body: string): YarnAppReport {
   if (!isObject(app)) throw new YarnOutputError(`an application that is not an object in: ${excerpt(body)}`);
   const { id, name, state, finalStatus, diagnostics, trackingUrl } = app;

@@ -22,7 +22,8 @@ export class TunnelTransport implements RestTransport {
     const deadline = Date.now() + timeoutMs;
     const stream = await withTimeout(this.forward(host, hostname, port), timeoutMs, (s) => s.destroy());
     try {
-      const socket = https ? tlsConnect({ socket: stream, servername: hostname }) : asSocket(stream);
+      // The certificate is checked against the URL's host (node sends it as SNI unless it is an address).
+      const socket = https ? tlsConnect({ socket: stream, host: hostname }) : asSocket(stream);
       return await get(socket, target, Math.max(1, deadline - Date.now()));
     } finally {
       stream.destroy();

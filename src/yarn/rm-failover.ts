@@ -4,9 +4,18 @@
 // when it knows no active RM, 307 without Location (a `Refresh` header) and "Can not find any active RM. Will retry
 // in next N seconds." So: ask the address that answered last first; follow a Location once; on a connection
 // error, a standby's answer or anything not understood, ask the next; report every address's error if none answers.
+//
+// Before the question itself, each address is asked /ws/v1/cluster/info: a ResourceManager serves REST before it
+// has recovered its applications (ResourceManager.serviceStart starts the web app, then transitionToActive), and
+// in that window it lists none and calls every id unknown. Only an RM whose haState is ACTIVE (or STANDBY, which
+// redirects to an active one) is asked; the `yarn` CLI is safe there because the RM's RPC starts with the active
+// services.
 import { CommandTimeoutError, HostUnreachableError } from '../ssh/command-runner.js';
 import { YarnUnavailableError } from './model.js';
+import { parseClusterHaState } from './parse-rest.js';
 import type { RestAnswer, RestTransport } from './rest-transport.js';
+
+const CLUSTER_INFO = '/ws/v1/cluster/info';
 
 /** What a read makes of one answer; throwing says this address did not answer usefully (try the next). */
 export type ReadAnswer<T> = (answer: RestAnswer) => T;
@@ -32,7 +41,7 @@ export class ResourceManagers {
       const index = (this.preferred + k) % this.bases.length;
       const base = this.bases[index]!;
       try {
-        const { value, answeredBy } = await this.ask(`${base}${path}`, read);
+        const { value, answeredBy } = await this.ask(base, path, read);
         const known = this.bases.findIndex((b) => sameOrigin(b, answeredBy));
         this.preferred = known >= 0 ? known : index;
         return value;
@@ -49,7 +58,18 @@ export class ResourceManagers {
     );
   }
 
-  private async ask<T>(url: string, read: ReadAnswer<T>): Promise<{ value: T; answeredBy: string }> {
+  private async ask<T>(
+    base: string,
+    path: string,
+    read: ReadAnswer<T>,
+  ): Promise<{ value: T; answeredBy: string }> {
+    const info = await this.transport.get(this.host, `${base}${CLUSTER_INFO}`, this.timeoutMs);
+    if (info.status !== 200) throw new Error(`${CLUSTER_INFO}: ${httpProblem(info).message}`);
+    const haState = parseClusterHaState(info.body);
+    if (haState !== 'ACTIVE' && haState !== 'STANDBY') {
+      throw new Error(`not ready: haState ${haState} (starting, its applications not recovered yet)`);
+    }
+    const url = `${base}${path}`;
     const answer = await this.transport.get(this.host, url, this.timeoutMs);
     if (!isRedirect(answer.status)) return { value: read(answer), answeredBy: url };
     if (!answer.location) {

@@ -1,0 +1,333 @@
+// Reading YARN through the ResourceManager REST API, the pure parts: the answers as the real RM gives them
+// (test/fixtures/yarn-transcripts/rest-*.json, recorded from Hadoop 3.4.1), the curl command and its output, the
+// HA following over a scripted transport, and the host poller's schedule for a REST host.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import type { CommandOptions, CommandResult, CommandRunner } from '../../src/ssh/command-runner.js';
+import { HostUnreachableError } from '../../src/ssh/command-runner.js';
+import { HostPoller } from '../../src/yarn/host-poller.js';
+import { YarnUnavailableError, type YarnAppReport } from '../../src/yarn/model.js';
+import { parseApplicationStatus, YarnOutputError } from '../../src/yarn/parse.js';
+import {
+  isRestAppNotFound,
+  parseClusterHaState,
+  parseRestApp,
+  parseRestAppList,
+} from '../../src/yarn/parse-rest.js';
+import {
+  curlArgv,
+  CurlTransport,
+  type RestAnswer,
+  type RestTransport,
+} from '../../src/yarn/rest-transport.js';
+import { ResourceManagers } from '../../src/yarn/rm-failover.js';
+import { shellJoin } from '../../src/common/shell-quote.js';
+
+const FIXTURES = join(__dirname, '..', 'fixtures', 'yarn-transcripts');
+const fixture = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');
+
+describe('REST answers, as the real ResourceManager gives them', () => {
+  test('no live apps: {"apps":{}} (3.4.1)', () => {
+    assert.deepEqual(parseRestAppList(fixture('rest-apps-none.json')), []);
+  });
+
+  test('the live list: the same fields as yarn -list (no diagnostics); the tracking URL once the AM registered', () => {
+    const [accepted] = parseRestAppList(fixture('rest-apps-accepted.json'));
+    assert.deepEqual(accepted && { ...accepted, id: 'ID' }, {
+      id: 'ID',
+      name: 'Kappa REST Sample',
+      state: 'ACCEPTED',
+      finalStatus: 'UNDEFINED',
+    });
+    const [running] = parseRestAppList(fixture('rest-apps-running.json'));
+    assert.equal(running?.state, 'RUNNING');
+    assert.equal(running?.diagnostics, undefined);
+    assert.match(running?.trackingUrl ?? '', /^http:\/\/localhost:\d+\/proxy\/application_\d+_\d+\/$/);
+  });
+
+  test("one app's report: final state and diagnostics as yarn application -status gives them", () => {
+    const killed = parseRestApp(fixture('rest-app-killed.json'));
+    assert.deepEqual([killed.state, killed.finalStatus], ['KILLED', 'KILLED']);
+    assert.match(killed.diagnostics ?? '', /^Application application_\d+_\d+ was killed by user/);
+    const failed = parseRestApp(fixture('rest-app-failed.json'));
+    assert.deepEqual([failed.state, failed.finalStatus], ['FINISHED', 'FAILED']);
+    assert.match(
+      failed.diagnostics ?? '',
+      /User class threw exception: java\.lang\.IllegalStateException: RateApp: deliberate failure/,
+    );
+    const running = parseRestApp(fixture('rest-app-running.json'));
+    assert.deepEqual(
+      [running.state, running.finalStatus, running.diagnostics],
+      ['RUNNING', 'UNDEFINED', undefined],
+    );
+  });
+
+  test('the same app read through REST and through yarn application -status, at the same time: the same report', () => {
+    for (const which of ['failed', 'killed']) {
+      const rest = parseRestApp(fixture(`rest-app-${which}.json`));
+      const cli = parseApplicationStatus(fixture(`rest-same-app-yarn-status-${which}.stdout.txt`));
+      // The tracking URL differs: the CLI says N/A for a finished Spark app, REST gives the RM's page for it.
+      assert.deepEqual({ ...rest, trackingUrl: 'x' }, { ...cli, trackingUrl: 'x' }, which);
+    }
+  });
+
+  test('{"apps":null}, what releases before 3.4 answer for no app, is no app too', () => {
+    assert.deepEqual(parseRestAppList('{"apps":null}'), []);
+  });
+
+  test("the cluster's HA state (ACTIVE here: a single RM)", () => {
+    assert.equal(parseClusterHaState(fixture('rest-cluster-info.json')), 'ACTIVE');
+    assert.throws(() => parseClusterHaState('{"apps":null}'), /no "clusterInfo.haState"/);
+  });
+
+  test('an unknown id: 404 with a NotFoundException; any other 404 is not "unknown"', () => {
+    assert.equal(isRestAppNotFound(fixture('rest-app-unknown.json')), true);
+    assert.equal(isRestAppNotFound('<html><body>HTTP ERROR 404 Not Found</body></html>'), false);
+    assert.equal(isRestAppNotFound('{"RemoteException":{"exception":"BadRequestException"}}'), false);
+  });
+
+  test('anything else is unparsable, never "no apps"', () => {
+    for (const body of ['', '<html>This is standby RM.</html>', '{}', '{"apps":[]}', '{"apps":{"app":{}}}']) {
+      assert.throws(() => parseRestAppList(body), YarnOutputError, body);
+    }
+    assert.throws(
+      () => parseRestApp('{"app":{"id":"x","state":"RUNNING"}}'),
+      /incomplete application report/,
+    );
+  });
+});
+
+/** A CommandRunner that records the command line and answers with `result`. */
+function runnerAnswering(
+  result: CommandResult,
+): CommandRunner & { commands: string[]; options: CommandOptions[] } {
+  const commands: string[] = [];
+  const options: CommandOptions[] = [];
+  return {
+    commands,
+    options,
+    run: (_host, command, opts) => {
+      commands.push(command);
+      options.push(opts);
+      return Promise.resolve(result);
+    },
+  };
+}
+
+describe('via curl', () => {
+  test('the command: argv quoted, the status line written after the body, SPNEGO only when asked', () => {
+    const url = 'http://rm1:8088/ws/v1/cluster/apps?states=SUBMITTED,ACCEPTED,RUNNING';
+    assert.equal(
+      shellJoin(curlArgv(url, 10_000)),
+      `curl --silent --show-error --max-time 10 --header 'Accept: application/json' --write-out '\\n%{http_code} %{redirect_url}' '${url}'`,
+    );
+    assert.deepEqual(curlArgv(url, 1_500, { negotiate: true }).slice(-4), [
+      '--negotiate',
+      '--user',
+      ':',
+      url,
+    ]);
+  });
+
+  test('a 200, a standby redirect, curl failing, curl missing', async () => {
+    const ok = runnerAnswering({ code: 0, stdout: '{"apps":null}\n200 ', stderr: '' });
+    assert.deepEqual(await new CurlTransport(ok).get('edge-1', 'http://rm1:8088/x', 10_000), {
+      status: 200,
+      body: '{"apps":null}',
+    });
+    assert.equal(ok.options[0]?.timeoutMs, 12_000, "the session outlives curl's own --max-time");
+    const standby = runnerAnswering({
+      code: 0,
+      stdout: 'This is standby RM. The redirect url is: /x\n\n307 http://rm2:8088/x',
+      stderr: '',
+    });
+    assert.deepEqual(await new CurlTransport(standby).get('edge-1', 'http://rm1:8088/x', 10_000), {
+      status: 307,
+      location: 'http://rm2:8088/x',
+      body: 'This is standby RM. The redirect url is: /x\n',
+    });
+    const refused = runnerAnswering({
+      code: 7,
+      stdout: '\n000 ',
+      stderr: "curl: (7) Failed to connect to rm1 port 8088 after 0 ms: Couldn't connect to server\n",
+    });
+    await assert.rejects(
+      new CurlTransport(refused).get('edge-1', 'http://rm1:8088/x', 10_000),
+      (err: Error) =>
+        !(err instanceof HostUnreachableError) && /^curl: \(7\) Failed to connect/.test(err.message),
+    );
+    const missing = runnerAnswering({ code: 127, stdout: '', stderr: 'sh: 1: curl: not found\n' });
+    await assert.rejects(
+      new CurlTransport(missing).get('edge-1', 'http://rm1:8088/x', 10_000),
+      (err: Error) => err instanceof HostUnreachableError && /curl: not found/.test(err.message),
+    );
+    await assert.rejects(
+      new CurlTransport(ok).get('edge-1', '-K/etc/passwd', 10_000),
+      /not an http\(s\) URL/,
+    );
+  });
+});
+
+/** A transport that answers from a script per URL origin, and records every URL asked. */
+function scripted(
+  script: Record<string, (url: string) => RestAnswer | Error>,
+): RestTransport & { asked: string[] } {
+  const asked: string[] = [];
+  return {
+    asked,
+    get: (_host, url) => {
+      asked.push(url);
+      const answer = script[new URL(url).origin]?.(url) ?? new Error('no route');
+      return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
+    },
+  };
+}
+const INFO = '/ws/v1/cluster/info';
+const APPS = '/ws/v1/cluster/apps';
+const NONE: RestAnswer = { status: 200, body: '{"apps":null}' };
+/** /ws/v1/cluster/info as an RM in `haState` answers it (the real answer, its haState replaced). */
+const info = (haState: string): RestAnswer => ({
+  status: 200,
+  body: fixture('rest-cluster-info.json').replace(/"haState":"\w+"/, `"haState":"${haState}"`),
+});
+/** An RM in `haState` that answers other paths with `answer`. */
+const rm =
+  (haState: string, answer: (url: string) => RestAnswer | Error) =>
+  (url: string): RestAnswer | Error =>
+    new URL(url).pathname === INFO ? info(haState) : answer(url);
+const refused = () =>
+  new Error("curl: (7) Failed to connect to rm1 port 8088 after 0 ms: Couldn't connect to server");
+/** A standby (RMWebAppFilter) that knows the active RM `active`. */
+const standbyTo = (active: string) =>
+  rm('STANDBY', (url) => {
+    const { pathname, search } = new URL(url);
+    return {
+      status: 307,
+      location: `${active}${pathname}${search}`,
+      body: `This is standby RM. The redirect url is: ${pathname}${search}\n`,
+    };
+  });
+const read = (answer: RestAnswer) => {
+  if (answer.status !== 200) throw new Error(`HTTP ${answer.status}`);
+  if (answer.body.startsWith('{')) return parseRestAppList(answer.body);
+  throw new Error(`not the REST API: ${answer.body}`);
+};
+const paths = (transport: { asked: string[] }) =>
+  transport.asked.map((u) => u.replace(/^http:\/\/rm(\d):8088/, 'rm$1 '));
+
+describe('HA: following the active ResourceManager', () => {
+  const RM1 = 'http://rm1:8088';
+  const RM2 = 'http://rm2:8088';
+  const RM3 = 'http://rm3:8088';
+
+  test('refused, then a standby that redirects to the active: followed; next time the active first', async () => {
+    const transport = scripted({ [RM1]: refused, [RM2]: standbyTo(RM3), [RM3]: rm('ACTIVE', () => NONE) });
+    const rms = new ResourceManagers('edge-1', [RM1, RM2, RM3], transport, 10_000);
+    assert.deepEqual(await rms.get(`${APPS}?states=RUNNING`, read), []);
+    assert.deepEqual(paths(transport), [
+      `rm1 ${INFO}`,
+      `rm2 ${INFO}`,
+      `rm2 ${APPS}?states=RUNNING`,
+      `rm3 ${APPS}?states=RUNNING`,
+    ]);
+    transport.asked.length = 0;
+    await rms.get(APPS, read);
+    assert.deepEqual(paths(transport), [`rm3 ${INFO}`, `rm3 ${APPS}`]);
+  });
+
+  test('a standby that knows no active one (307 without Location), then the active', async () => {
+    const noActive = rm('STANDBY', () => ({
+      status: 307,
+      body: 'Can not find any active RM. Will retry in next 6 seconds.\nHA Zookeeper Connection State: CONNECTED\n',
+    }));
+    const transport = scripted({ [RM1]: noActive, [RM2]: rm('ACTIVE', () => NONE) });
+    const rms = new ResourceManagers('edge-1', [RM1, `${RM2}/`], transport, 10_000);
+    assert.deepEqual(await rms.get(APPS, read), []);
+    transport.asked.length = 0;
+    await rms.get(APPS, read);
+    assert.deepEqual(paths(transport), [`rm2 ${INFO}`, `rm2 ${APPS}`], 'the one that answered, first');
+  });
+
+  test('an RM still starting (haState INITIALIZING) is not asked: it would list no apps and know no id', async () => {
+    const transport = scripted({ [RM1]: rm('INITIALIZING', () => NONE), [RM2]: rm('ACTIVE', () => NONE) });
+    const one = new ResourceManagers('edge-1', [RM1], transport, 10_000);
+    await assert.rejects(
+      one.get(APPS, read),
+      /^YarnUnavailableError: no ResourceManager answered through edge-1: http:\/\/rm1:8088: not ready: haState INITIALIZING/,
+    );
+    assert.deepEqual(paths(transport), [`rm1 ${INFO}`]);
+    const two = new ResourceManagers('edge-1', [RM1, RM2], transport, 10_000);
+    assert.deepEqual(await two.get(APPS, read), []);
+  });
+
+  test('none answers: every address with its error, naming the edge node', async () => {
+    const transport = scripted({
+      [RM1]: refused,
+      [RM2]: standbyTo(RM3),
+      [RM3]: () => ({ status: 503, body: 'Service Unavailable' }),
+    });
+    const rms = new ResourceManagers('edge-1', [RM1, RM2], transport, 10_000);
+    await assert.rejects(rms.get(APPS, read), (err: Error) => {
+      assert.ok(err instanceof YarnUnavailableError);
+      assert.equal(
+        err.message,
+        `no ResourceManager answered through edge-1: ${RM1}: curl: (7) Failed to connect to rm1 port 8088 after 0 ms: Couldn't connect to server; ${RM2}: redirected to ${RM3}${APPS}: HTTP 503`,
+      );
+      return true;
+    });
+  });
+
+  test('a redirect is followed once only; an answer that is not the REST API counts as no answer', async () => {
+    const transport = scripted({
+      [RM1]: standbyTo(RM2),
+      [RM2]: standbyTo(RM1),
+      [RM3]: rm('ACTIVE', () => ({ status: 200, body: '<html>a login page</html>' })),
+    });
+    const rms = new ResourceManagers('edge-1', [RM1, RM3], transport, 10_000);
+    await assert.rejects(
+      rms.get(APPS, read),
+      new RegExp(
+        `${RM1}: redirected to ${RM2}${APPS}, which redirects again \\(HTTP 307\\); ${RM3}: not the REST API: <html>a login page</html>$`,
+      ),
+    );
+  });
+
+  test('the edge node itself unreachable: said at once, not per ResourceManager', async () => {
+    const transport = scripted({
+      [RM1]: () => new HostUnreachableError('spark@edge-1:22 (edge-1): connect ECONNREFUSED'),
+    });
+    const rms = new ResourceManagers('edge-1', [RM1, RM2], transport, 10_000);
+    await assert.rejects(rms.get(APPS, read), (err: Error) => {
+      assert.ok(err instanceof YarnUnavailableError);
+      assert.equal(err.message, 'edge-1: spark@edge-1:22 (edge-1): connect ECONNREFUSED');
+      return true;
+    });
+    assert.equal(transport.asked.length, 1);
+  });
+});
+
+describe('the host poller of a REST host', () => {
+  test('polls at its own interval when that is shorter than what supervisions ask', async () => {
+    const polls: number[] = [];
+    const apps: YarnAppReport[] = [];
+    const poller = new HostPoller(
+      () => {
+        polls.push(Date.now());
+        return Promise.resolve(apps);
+      },
+      { maxIntervalMs: 100 },
+    );
+    const alive = setInterval(() => undefined, 1_000); // the poller's timers do not hold the process
+    try {
+      let after = Date.now();
+      for (let i = 0; i < 4; i++) after = (await poller.nextLive(after, 60_000)).startedAt;
+      assert.equal(polls.length, 4);
+      assert.ok(polls.at(-1)! - polls[0]! < 2_000, `4 polls took ${polls.at(-1)! - polls[0]!} ms`);
+    } finally {
+      clearInterval(alive);
+      poller.close();
+    }
+  });
+});
