@@ -1,20 +1,29 @@
 // Kappa end to end on the real YARN tier (issue #11 item 1), the streaming apps Kappa keeps running:
 // `kappa worker` processes supervise real Spark apps (RateApp, spark-submitted over SSH in cluster mode) on a
 // real ResourceManager + NodeManager through the real `yarn` CLI on an sshd edge node
-// (test/support/real-yarn-bed.ts). Two apps, deployed with `kappa deploy --wait`: one supervised with the
-// fast-fail yarn client, one with the default client cut off at 10 s. A worker SIGKILL and a ResourceManager
-// outage act on both; `kappa stop` ends both. Every step is judged by Kappa's `status` and by what YARN itself
+// (test/support/real-yarn-bed.ts). Three apps, deployed with `kappa deploy --wait`: one supervised with the
+// fast-fail yarn client, one with the default client cut off at 10 s, one through the ResourceManager's REST API
+// (`yarnApi: rest`, curl on the edge node). A worker SIGKILL and a ResourceManager outage act on all; `kappa stop`
+// ends all. Every step is judged by Kappa's `status` and by what YARN itself
 // says (the RM's REST API). What ends apps (kill from outside, batch jobs, a failed submit, adoption) is in
 // yarn-real-e2e-endings.test.ts.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { DeployReport } from '../../src/cli/commands/deploy.js';
 import { appHandle, waitFor } from '../support/harness.js';
-import { RealYarnBed, sampleWhile, sleep } from '../support/real-yarn-bed.js';
+import { RealYarnBed, sampleWhile, sleep, type EdgeHost } from '../support/real-yarn-bed.js';
 
 const bed = RealYarnBed.forThisFile();
-/** Supervised on edge-1 (the fast-fail client) and on edge-1-default (the default client, cut off at 10 s). */
-const STREAMS = ['stream', 'stream-default'];
+/**
+ * Supervised on edge-1 (the fast-fail client), on edge-1-default (the default client, cut off at 10 s) and on
+ * edge-1-rest (the REST API through curl on the edge node).
+ */
+const HOSTS: Record<string, EdgeHost> = {
+  stream: 'edge-1',
+  'stream-default': 'edge-1-default',
+  'stream-rest': 'edge-1-rest',
+};
+const STREAMS = Object.keys(HOSTS);
 const statuses = () => Promise.all(STREAMS.map((app) => bed.status(app)));
 
 /** Kappa's status of each stream, then what YARN says of the id it names (undefined while the RM cannot say). */
@@ -31,7 +40,7 @@ const runningUntrue = (seen: Observation[]) =>
 
 describe('streaming apps on the real YARN', () => {
   test('kappa deploy --wait: Starting with the id while YARN says ACCEPTED; Running, and --wait returns, only once YARN says RUNNING', async () => {
-    const files = [bed.appFile('stream'), bed.appFile('stream-default', { host: 'edge-1-default' })];
+    const files = STREAMS.map((app) => bed.appFile(app, { host: HOSTS[app] }));
     const { result, samples } = await sampleWhile(observe, async () => {
       const deploy = await bed.kappa(['deploy', ...files, '--wait', '--json']);
       return { deploy, atReturn: await bed.yarn.apps() };
@@ -102,7 +111,7 @@ describe('streaming apps on the real YARN', () => {
     );
   });
 
-  test('ResourceManager down: Degraded with the cause (fast-fail client; default client cut off at 10 s), nothing submitted; back: Running with the same ids', async () => {
+  test('ResourceManager down: Degraded with the cause (fast-fail client; default client cut off at 10 s; REST), nothing submitted; back: Running with the same ids', async () => {
     const before = await bed.submits(STREAMS);
     const ids = (await statuses()).map((s) => s.yarnAppId);
     const phases = async () => (await statuses()).map((s) => s.phase);
@@ -116,12 +125,16 @@ describe('streaming apps on the real YARN', () => {
         await bed.yarn.startResourceManager();
       }
     });
-    const [fast, slow] = degraded;
+    const [fast, slow, rest] = degraded;
     assert.match(
       fast?.lastError ?? '',
       /^edge node edge-1 unreachable: yarn application -list exited with 1: Exception in thread "main" java\.net\.ConnectException: Call From \S+ to \S+:\d+ failed on connection exception/,
     );
     assert.match(slow?.lastError ?? '', /^edge node edge-1-default unreachable: .*timed out after 10000 ms/);
+    assert.match(
+      rest?.lastError ?? '',
+      /^edge node edge-1-rest unreachable: no ResourceManager answered through edge-1-rest: http:\/\/127\.0\.0\.1:\d+: curl: \(7\) Failed to connect to 127\.0\.0\.1 port \d+/,
+    );
     assert.deepEqual(
       degraded.map((s) => s.yarnAppId),
       ids,

@@ -1,9 +1,11 @@
 // The bed of the real YARN end-to-end tests (issue #11 item 1; test/integration/yarn-real-e2e*.test.ts, one bed
 // per file): a real single-node YARN (LocalYarn), a Temporal dev server, an OpenSSH sshd on loopback as the edge
 // node whose `yarn` and `spark-submit` are LocalYarn's wrappers, and `kappa worker` processes (the production
-// worker, killable). Two host entries name the same sshd:
+// worker, killable). Four host entries name the same sshd:
 // `edge-1` with the fast-fail yarn client, `edge-1-default` with Hadoop's default one (it retries a down
-// ResourceManager for 15 minutes) cut off by `yarnTimeout: 10s`. Every app submits over `edge-1`.
+// ResourceManager for 15 minutes) cut off by `yarnTimeout: 10s`, and two that read YARN through the
+// ResourceManager's REST API (`yarnApi: rest`; kills still on the fast-fail yarn CLI): `edge-1-rest` with curl on the
+// edge node, `edge-1-tunnel` over a connection forwarded by sshd. Every app submits over `edge-1`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -28,7 +30,7 @@ const LIVE_STATES = ['NEW', 'NEW_SAVING', 'SUBMITTED', 'ACCEPTED', 'RUNNING'];
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export type EdgeHost = 'edge-1' | 'edge-1-default';
+export type EdgeHost = 'edge-1' | 'edge-1-default' | 'edge-1-rest' | 'edge-1-tunnel';
 
 export interface KappaWorker {
   pid: number;
@@ -59,8 +61,8 @@ export interface AppOptions {
 }
 
 export class RealYarnBed {
-  // Room for four small apps at once (each a 1024 MB AM + a 1024 MB executor): a file runs three together.
-  readonly yarn = new LocalYarn({ nodeManagerMemoryMb: 8192 });
+  // Room for five small apps at once (each a 1024 MB AM + a 1024 MB executor): a file runs up to five together.
+  readonly yarn = new LocalYarn({ nodeManagerMemoryMb: 10240 });
   readonly sshd = new Sshd();
   readonly dir = tempDir('yarn-e2e');
   readonly workerConfigFile = join(this.dir, 'worker.yaml');
@@ -102,6 +104,11 @@ export class RealYarnBed {
     if (server.status === 'fulfilled') this.server = server.value;
     for (const r of [server, ...rest]) if (r.status === 'rejected') throw r.reason;
     const host = (variant: ClientVariant) => this.sshd.hostConfig(join(this.yarn.binDir(variant), 'yarn'));
+    const viaRest = async (via: 'curl' | 'tunnel') => ({
+      ...(await host('fast')),
+      yarnApi: 'rest',
+      yarnRest: { resourceManagers: [this.yarn.webUrl], via },
+    });
     writeFileSync(
       this.workerConfigFile,
       stringify({
@@ -109,6 +116,8 @@ export class RealYarnBed {
         hosts: {
           'edge-1': await host('fast'),
           'edge-1-default': { ...(await host('default')), yarnTimeout: '10s' },
+          'edge-1-rest': await viaRest('curl'),
+          'edge-1-tunnel': await viaRest('tunnel'),
         },
         metrics: { port: 0 },
         shutdownGraceTime: '1s',
