@@ -176,6 +176,10 @@ export function createActivities(deps: KappaDeps) {
         for (;;) {
           try {
             if (input.appId) {
+              // The host's shared list answers for every app starting at once; `-status` (a JVM per call on
+              // the edge node) only for one that is not live.
+              const listed = (await deps.yarn.listLive(input.host)).find((app) => app.id === input.appId);
+              if (listed) return listed;
               const report = await deps.yarn.status(input.host, input.appId);
               if (report) return report;
               lastProblem = `YARN does not know ${input.appId} yet`;

@@ -502,6 +502,14 @@ export const FAULTS: Fault[] = [
       // Two cut-off polls in a row make the edge node unreachable for Kappa.
       ctx.bed.double.setRmDown(true, 'hang');
       await sleep(2 * YARN_CALL_CUTOFF_MS + 3 * POLL_MS);
+      // The second cut-off lands only seconds before that on a quiet machine: on a loaded one, hang on (up to a
+      // minute more) until Kappa has said Degraded, so the check judges the outcome, not the machine's speed.
+      const until = Date.now() + 60_000;
+      while (Date.now() < until) {
+        const status = await queryStatus(ctx.bed.client, ctx.app).catch(() => undefined);
+        if (status?.phase === 'Degraded') break;
+        await sleep(1_000);
+      }
       ctx.bed.double.setRmDown(false);
     },
   },

@@ -20,9 +20,15 @@ import {
 } from '../../workflows/definitions.js';
 import { appWorkflowHandle } from '../app-status.js';
 import type { CliContext } from '../context.js';
+import { mapInOrder } from '../../common/concurrency.js';
 import { CliError, ExitCode } from '../errors.js';
 import type { Timeout } from '../options.js';
 import { appDetails, appSummary } from '../../workflows/ui-details.js';
+
+/** Deploys in flight at once: a directory of a thousand apps takes seconds, not one round trip after another. */
+const DEPLOY_CONCURRENCY = 16;
+/** Apps waited for at once; each asks its workflow for its status once a second. */
+const WAIT_CONCURRENCY = 16;
 
 export interface DeployOptions {
   wait?: boolean;
@@ -93,30 +99,39 @@ export async function deployCommand(
   if (issues.length > 0) throw new ConfigError(issues);
 
   const client = await ctx.client();
-  const reports: DeployReport[] = [];
-  for (const { config } of apps) {
-    const report =
+  // Many apps (a directory of them) deploy and are waited for a few at a time; lines print in the files' order.
+  const reports = await mapInOrder(
+    apps,
+    DEPLOY_CONCURRENCY,
+    ({ config }) =>
       config.kind === 'BatchJob'
-        ? await deployBatchJob(client, ctx.settings.taskQueue, config)
-        : await deployApp(client, ctx.settings.taskQueue, config);
-    reports.push(report);
-    if (!options.json) console.log(`${report.app}: ${report.action} (revision ${report.revision})`);
-  }
+        ? deployBatchJob(client, ctx.settings.taskQueue, config)
+        : deployApp(client, ctx.settings.taskQueue, config),
+    (report) => {
+      if (!options.json) console.log(`${report.app}: ${report.action} (revision ${report.revision})`);
+    },
+  );
 
   let exitCode: number = ExitCode.ok;
   if (options.wait) {
     const deadline = Date.now() + options.timeout.ms;
     // A BatchJob deploy starts no run, so there is nothing to wait for (`kappa run JOB --wait` waits for one).
-    for (const report of reports.filter((r) => r.action !== 'scheduled' && !r.schedule)) {
-      const outcome = await waitForApp(client, report, deadline, !options.json);
-      Object.assign(report, {
+    const waited = reports.filter((r) => r.action !== 'scheduled' && !r.schedule);
+    const print = !options.json;
+    // One app's progress rewrites its line on a terminal; several print a line per change.
+    const live = print && waited.length === 1 && process.stdout.isTTY;
+    const outcomes = await mapInOrder(waited, WAIT_CONCURRENCY, (report) =>
+      waitForApp(client, report, deadline, { print, live }),
+    );
+    outcomes.forEach((outcome, i) => {
+      Object.assign(waited[i]!, {
         phase: outcome.status?.phase,
         yarnAppId: outcome.status?.yarnAppId,
         error: outcome.status?.lastError,
       });
       if (outcome.result === 'timedOut') exitCode = ExitCode.timedOut;
       else if (outcome.result === 'failed' && exitCode === ExitCode.ok) exitCode = ExitCode.failed;
-    }
+    });
   }
   if (options.json) console.log(JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2));
   return exitCode;
@@ -154,7 +169,11 @@ export async function runCommand(ctx: CliContext, job: string, options: DeployOp
   if (!options.json) console.log(`${job}: run ${runId} started`);
   let exitCode: number = ExitCode.ok;
   if (options.wait) {
-    const outcome = await waitForApp(client, report, Date.now() + options.timeout.ms, !options.json);
+    const print = !options.json;
+    const outcome = await waitForApp(client, report, Date.now() + options.timeout.ms, {
+      print,
+      live: print && process.stdout.isTTY,
+    });
     Object.assign(report, {
       phase: outcome.status?.phase,
       yarnAppId: outcome.status?.yarnAppId,
@@ -176,10 +195,9 @@ async function waitForApp(
   client: Client,
   report: DeployReport,
   deadline: number,
-  print: boolean,
+  { print, live }: { print: boolean; live: boolean },
 ): Promise<{ result: 'ready' | 'failed' | 'timedOut'; status?: AppStatus }> {
   const handle = appWorkflowHandle(client, report.workflowId);
-  const live = print && process.stdout.isTTY;
   let shown = '';
   let status: AppStatus | undefined;
   const show = (line: string) => {
