@@ -4,7 +4,7 @@
 import { request } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
-import { MAX_OUTPUT_BYTES } from '../ssh/command-runner.js';
+import { HostUnreachableError, MAX_OUTPUT_BYTES } from '../ssh/command-runner.js';
 import type { RestAnswer, RestTransport } from './rest-transport.js';
 
 /** Opens a TCP connection from `host` to `targetHost:targetPort` (SshPool.forwardOut). */
@@ -13,6 +13,20 @@ export type ForwardOut = (host: string, targetHost: string, targetPort: number) 
 /** GETs through a forwarded connection, one per request. */
 export class TunnelTransport implements RestTransport {
   constructor(private readonly forward: ForwardOut) {}
+
+  /** One after the other, each over its own forwarded connection. */
+  async getEach(host: string, urls: string[], timeoutMs: number): Promise<(RestAnswer | Error)[]> {
+    const answers: (RestAnswer | Error)[] = [];
+    for (const url of urls) {
+      try {
+        answers.push(await this.get(host, url, timeoutMs));
+      } catch (err) {
+        if (err instanceof HostUnreachableError) throw err;
+        answers.push(err as Error);
+      }
+    }
+    return answers;
+  }
 
   async get(host: string, url: string, timeoutMs: number): Promise<RestAnswer> {
     const target = new URL(url);

@@ -63,14 +63,21 @@ export class ResourceManagers {
     path: string,
     read: ReadAnswer<T>,
   ): Promise<{ value: T; answeredBy: string }> {
-    const info = await this.transport.get(this.host, `${base}${CLUSTER_INFO}`, this.timeoutMs);
+    // Both in one go (one curl); the question's answer counts only if the RM said it was ready just before.
+    const url = `${base}${path}`;
+    const [info, answer] = await this.transport.getEach(
+      this.host,
+      [`${base}${CLUSTER_INFO}`, url],
+      this.timeoutMs,
+    );
+    if (!info || !answer) throw new Error('fewer answers than questions');
+    if (info instanceof Error) throw info;
     if (info.status !== 200) throw new Error(`${CLUSTER_INFO}: ${httpProblem(info).message}`);
     const haState = parseClusterHaState(info.body);
     if (haState !== 'ACTIVE' && haState !== 'STANDBY') {
       throw new Error(`not ready: haState ${haState} (starting, its applications not recovered yet)`);
     }
-    const url = `${base}${path}`;
-    const answer = await this.transport.get(this.host, url, this.timeoutMs);
+    if (answer instanceof Error) throw answer;
     if (!isRedirect(answer.status)) return { value: read(answer), answeredBy: url };
     if (!answer.location) {
       throw new Error(

@@ -116,14 +116,18 @@ function runnerAnswering(
   };
 }
 
+/** What curl writes after each transfer (CurlTransport's --write-out). */
+const done = (status: string, location = '') => `\n<kappa-http ${status} ${location}>\n`;
+
 describe('via curl', () => {
-  test('the command: argv quoted, the status line written after the body, SPNEGO only when asked', () => {
+  test('the command: argv quoted, a status line written after each body, SPNEGO only when asked', () => {
+    const info = 'http://rm1:8088/ws/v1/cluster/info';
     const url = 'http://rm1:8088/ws/v1/cluster/apps?states=SUBMITTED,ACCEPTED,RUNNING';
     assert.equal(
-      shellJoin(curlArgv(url, 10_000)),
-      `curl --silent --show-error --max-time 10 --header 'Accept: application/json' --write-out '\\n%{http_code} %{redirect_url}' '${url}'`,
+      shellJoin(curlArgv([info, url], 10_000)),
+      `curl --silent --show-error --max-time 10 --header 'Accept: application/json' --write-out '\\n<kappa-http %{http_code} %{redirect_url}>\\n' ${info} '${url}'`,
     );
-    assert.deepEqual(curlArgv(url, 1_500, { negotiate: true }).slice(-4), [
+    assert.deepEqual(curlArgv([url], 1_500, { negotiate: true }).slice(-4), [
       '--negotiate',
       '--user',
       ':',
@@ -131,37 +135,52 @@ describe('via curl', () => {
     ]);
   });
 
-  test('a 200, a standby redirect, curl failing, curl missing', async () => {
-    const ok = runnerAnswering({ code: 0, stdout: '{"apps":null}\n200 ', stderr: '' });
-    assert.deepEqual(await new CurlTransport(ok).get('edge-1', 'http://rm1:8088/x', 10_000), {
-      status: 200,
-      body: '{"apps":null}',
+  test('several URLs in one curl: each answer, a standby redirect, a refused connection in its place', async () => {
+    const stdout = [
+      '{"clusterInfo":{"haState":"STANDBY"}}',
+      done('200'),
+      'This is standby RM. The redirect url is: /x\n',
+      done('307', 'http://rm2:8088/x'),
+      done('000'),
+    ].join('');
+    const runner = runnerAnswering({
+      code: 7,
+      stdout,
+      stderr: "curl: (7) Failed to connect to rm3 port 8088 after 0 ms: Couldn't connect to server\n",
     });
-    assert.equal(ok.options[0]?.timeoutMs, 12_000, "the session outlives curl's own --max-time");
-    const standby = runnerAnswering({
-      code: 0,
-      stdout: 'This is standby RM. The redirect url is: /x\n\n307 http://rm2:8088/x',
-      stderr: '',
-    });
-    assert.deepEqual(await new CurlTransport(standby).get('edge-1', 'http://rm1:8088/x', 10_000), {
+    const urls = ['http://rm1:8088/i', 'http://rm1:8088/x', 'http://rm3:8088/x'];
+    const [info, standby, refused] = await new CurlTransport(runner).getEach('edge-1', urls, 10_000);
+    assert.deepEqual(info, { status: 200, body: '{"clusterInfo":{"haState":"STANDBY"}}' });
+    assert.deepEqual(standby, {
       status: 307,
       location: 'http://rm2:8088/x',
       body: 'This is standby RM. The redirect url is: /x\n',
     });
-    const refused = runnerAnswering({
-      code: 7,
-      stdout: '\n000 ',
-      stderr: "curl: (7) Failed to connect to rm1 port 8088 after 0 ms: Couldn't connect to server\n",
+    assert.ok(refused instanceof Error && !(refused instanceof HostUnreachableError));
+    assert.match(refused.message, /^curl: \(7\) Failed to connect to rm3 port 8088/);
+    assert.equal(runner.commands.length, 1, 'one curl');
+    assert.equal(runner.options[0]?.timeoutMs, 32_000, "the session outlives curl's own --max-time per URL");
+  });
+
+  test("one URL; curl missing is the edge node's problem; never anything but a URL as an argument", async () => {
+    const ok = runnerAnswering({ code: 0, stdout: `{"apps":{}}${done('200')}`, stderr: '' });
+    assert.deepEqual(await new CurlTransport(ok).get('edge-1', 'http://rm1:8088/x', 10_000), {
+      status: 200,
+      body: '{"apps":{}}',
     });
-    await assert.rejects(
-      new CurlTransport(refused).get('edge-1', 'http://rm1:8088/x', 10_000),
-      (err: Error) =>
-        !(err instanceof HostUnreachableError) && /^curl: \(7\) Failed to connect/.test(err.message),
-    );
     const missing = runnerAnswering({ code: 127, stdout: '', stderr: 'sh: 1: curl: not found\n' });
     await assert.rejects(
       new CurlTransport(missing).get('edge-1', 'http://rm1:8088/x', 10_000),
       (err: Error) => err instanceof HostUnreachableError && /curl: not found/.test(err.message),
+    );
+    const badOption = runnerAnswering({
+      code: 2,
+      stdout: '',
+      stderr: 'curl: option --negotiate: is unknown\n',
+    });
+    await assert.rejects(
+      new CurlTransport(badOption).get('edge-1', 'http://rm1:8088/x', 10_000),
+      /is unknown/,
     );
     await assert.rejects(
       new CurlTransport(ok).get('edge-1', '-K/etc/passwd', 10_000),
@@ -181,6 +200,16 @@ function scripted(
       asked.push(url);
       const answer = script[new URL(url).origin]?.(url) ?? new Error('no route');
       return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
+    },
+    getEach: async (_host, urls) => {
+      const answers: (RestAnswer | Error)[] = [];
+      for (const url of urls) {
+        asked.push(url);
+        const answer = script[new URL(url).origin]?.(url) ?? new Error('no route');
+        if (answer instanceof HostUnreachableError) throw answer;
+        answers.push(answer);
+      }
+      return Promise.resolve(answers);
     },
   };
 }
@@ -226,8 +255,10 @@ describe('HA: following the active ResourceManager', () => {
     const transport = scripted({ [RM1]: refused, [RM2]: standbyTo(RM3), [RM3]: rm('ACTIVE', () => NONE) });
     const rms = new ResourceManagers('edge-1', [RM1, RM2, RM3], transport, 10_000);
     assert.deepEqual(await rms.get(`${APPS}?states=RUNNING`, read), []);
+    // Each address: its cluster info and the question in one go (one curl); the redirect followed on its own.
     assert.deepEqual(paths(transport), [
       `rm1 ${INFO}`,
+      `rm1 ${APPS}?states=RUNNING`,
       `rm2 ${INFO}`,
       `rm2 ${APPS}?states=RUNNING`,
       `rm3 ${APPS}?states=RUNNING`,
@@ -250,14 +281,14 @@ describe('HA: following the active ResourceManager', () => {
     assert.deepEqual(paths(transport), [`rm2 ${INFO}`, `rm2 ${APPS}`], 'the one that answered, first');
   });
 
-  test('an RM still starting (haState INITIALIZING) is not asked: it would list no apps and know no id', async () => {
+  test('an RM still starting (haState INITIALIZING) is not believed: it would list no apps and know no id', async () => {
     const transport = scripted({ [RM1]: rm('INITIALIZING', () => NONE), [RM2]: rm('ACTIVE', () => NONE) });
     const one = new ResourceManagers('edge-1', [RM1], transport, 10_000);
     await assert.rejects(
       one.get(APPS, read),
       /^YarnUnavailableError: no ResourceManager answered through edge-1: http:\/\/rm1:8088: not ready: haState INITIALIZING/,
     );
-    assert.deepEqual(paths(transport), [`rm1 ${INFO}`]);
+    assert.deepEqual(paths(transport), [`rm1 ${INFO}`, `rm1 ${APPS}`]);
     const two = new ResourceManagers('edge-1', [RM1, RM2], transport, 10_000);
     assert.deepEqual(await two.get(APPS, read), []);
   });
