@@ -5,11 +5,11 @@
 // in next N seconds." So: ask the address that answered last first; follow a Location once; on a connection
 // error, a standby's answer or anything not understood, ask the next; report every address's error if none answers.
 //
-// Before the question itself, each address is asked /ws/v1/cluster/info: a ResourceManager serves REST before it
-// has recovered its applications (ResourceManager.serviceStart starts the web app, then transitionToActive), and
-// in that window it lists none and calls every id unknown. Only an RM whose haState is ACTIVE (or STANDBY, which
-// redirects to an active one) is asked; the `yarn` CLI is safe there because the RM's RPC starts with the active
-// services.
+// Right before the question, each address is asked /ws/v1/cluster/info (both in one curl): a ResourceManager serves
+// REST before it has recovered its applications (ResourceManager.serviceStart starts the web app, then
+// transitionToActive), and in that window it lists none and calls every id unknown. Only the answer of an RM whose
+// haState was ACTIVE (or STANDBY, which redirects to an active one) is believed; the `yarn` CLI is safe there
+// because the RM's RPC starts with the active services.
 import { CommandTimeoutError, HostUnreachableError } from '../ssh/command-runner.js';
 import { YarnUnavailableError } from './model.js';
 import { parseClusterHaState } from './parse-rest.js';
@@ -20,6 +20,7 @@ const CLUSTER_INFO = '/ws/v1/cluster/info';
 /** What a read makes of one answer; throwing says this address did not answer usefully (try the next). */
 export type ReadAnswer<T> = (answer: RestAnswer) => T;
 
+/** The REST addresses of one edge node's ResourceManagers, and which of them answered last. */
 export class ResourceManagers {
   private preferred = 0;
   private readonly bases: string[];
