@@ -21,6 +21,7 @@ const { values } = parseArgs({
     window: { type: 'string', default: '60s' },
     poll: { type: 'string', default: '10s' },
     kills: { type: 'string', default: '10' },
+    cache: { type: 'string' },
   },
 });
 const sizes = values.n.split(',').map(Number);
@@ -61,6 +62,7 @@ async function benchOne(sshd: Sshd, n: number): Promise<Result> {
     stringify({
       temporal: { address: server.address },
       hosts: { 'edge-1': await sshd.hostConfig(double.yarn) },
+      ...(values.cache ? { maxCachedWorkflows: Number(values.cache) } : {}),
     }),
   );
   const worker: ChildProcess = spawn(

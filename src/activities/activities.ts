@@ -6,6 +6,7 @@ import { formatDuration, durationMs } from '../common/duration.js';
 import type { KappaDeps, StepContext } from '../ports.js';
 import { isLive, YarnUnavailableError, type YarnAppReport } from '../yarn/model.js';
 import { supervisionMetrics } from './app-metrics.js';
+import { configActivities } from './config-activities.js';
 import type {
   AwaitAppInput,
   KillAppInput,
@@ -99,6 +100,7 @@ export function createActivities(deps: KappaDeps) {
   }
 
   return {
+    ...configActivities,
     findLiveApps,
 
     async runStep(input: RunStepInput): Promise<RunStepResult> {

@@ -1,5 +1,6 @@
 // What crosses the activity boundary. Workflows import these with `import type` only.
-import type { AppKind, OnExisting, Step } from '../config/app-config.js';
+import type { AppConfig, AppKind, OnExisting, Step } from '../config/app-config.js';
+import type { ConfigIssue } from '../config/issues.js';
 import type { StepResult } from '../ports.js';
 import type { YarnAppReport } from '../yarn/model.js';
 
@@ -91,3 +92,12 @@ export interface KillAppInput extends AppRef {
 export interface KillAppResult {
   killed: string[];
 }
+
+export interface ValidateConfigInput {
+  /** The config as it came in (the Temporal UI, `temporal workflow start`). */
+  raw: unknown;
+  /** Apply the minimums `kappa validate` applies (a config written by hand). */
+  minimums: boolean;
+}
+
+export type ValidateConfigResult = { ok: true; config: AppConfig } | { ok: false; issues: ConfigIssue[] };

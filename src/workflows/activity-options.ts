@@ -1,6 +1,11 @@
 // How the app workflow calls each activity: timeouts, heartbeats and retries, one named builder per use, each
 // with the reason for its numbers.
-import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  proxyActivities,
+  proxyLocalActivities,
+  type ActivityOptions,
+} from '@temporalio/workflow';
 import type { KappaActivities } from '../activities/activities.js';
 import { NON_RETRYABLE_FAILURES } from '../common/failures.js';
 
@@ -72,5 +77,14 @@ export function killActivities(unreachableTimeoutMs: number, summary?: string) {
     summary,
     startToCloseTimeout: '3m',
     scheduleToCloseTimeout: unreachableTimeoutMs + 3 * 60_000,
+  });
+}
+
+/** The config check of a hand-started input: pure and quick, so a local activity in the same workflow task. */
+export function validationActivities() {
+  return proxyLocalActivities<KappaActivities>({
+    startToCloseTimeout: '30s',
+    retry: { ...retryPolicy, maximumAttempts: 3 },
+    summary: 'validate the app config',
   });
 }

@@ -17,22 +17,26 @@ import { Phase } from '../common/phases.js';
 import { stableJson } from '../common/stable-json.js';
 import type { AppConfig } from '../config/app-config.js';
 import { formatIssue } from '../config/issues.js';
-import { validateAppConfig } from '../config/validate-app.js';
 import { AppState } from './app-state.js';
 import { startAttempt } from './attempt.js';
 import { deployUpdate, restartSignal, statusQuery, stopSignal } from './definitions.js';
 import { backOff, handlePending, stop } from './restarts.js';
 import { supervise } from './supervision.js';
 import type { AppStatus, AppWorkflowInput, Next, Resume } from './types.js';
-import { checkWorkflowInput } from './workflow-input.js';
+import { validationActivities } from './activity-options.js';
+import { validateAppConfigInline } from './inline-validation.js';
+import { checkedWorkflowInput, checkWorkflowInput, unwrapWorkflowInput } from './workflow-input.js';
 
 /** Marks runs that check their own input (runs recorded before it replay unchanged). */
 const CHECKED_INPUT_PATCH = 'check-workflow-input';
+/** Marks runs whose input check runs in a local activity, so a workflow never loads the schema library at start. */
+const INPUT_CHECK_ACTIVITY_PATCH = 'input-check-in-activity';
 
 export async function appWorkflow(input: AppWorkflowInput): Promise<AppStatus> {
   // A continued run carries a config its predecessor accepted: only a fresh start checks.
-  if (input?.carried === undefined && patched(CHECKED_INPUT_PATCH)) {
-    input = checkWorkflowInput(input, workflowInfo().workflowId);
+  if (input?.carried === undefined) {
+    if (patched(INPUT_CHECK_ACTIVITY_PATCH)) input = await checkInputByActivity(input);
+    else if (patched(CHECKED_INPUT_PATCH)) input = checkWorkflowInput(input, workflowInfo().workflowId);
   }
   const state = new AppState(input);
   installHandlers(state);
@@ -58,6 +62,15 @@ export async function appWorkflow(input: AppWorkflowInput): Promise<AppStatus> {
     );
     throw err;
   }
+}
+
+async function checkInputByActivity(input: unknown): Promise<AppWorkflowInput> {
+  const unwrapped = unwrapWorkflowInput(input);
+  const result = await validationActivities().validateConfig({
+    raw: unwrapped.raw,
+    minimums: !unwrapped.wrapped,
+  });
+  return checkedWorkflowInput(result, unwrapped, workflowInfo().workflowId);
 }
 
 function advance(state: AppState, next: Resume): Promise<Next> {
@@ -126,7 +139,7 @@ function installHandlers(state: AppState): void {
 
 /** The config a `deploy` update carries, checked against this app; an ApplicationFailure names what is wrong. */
 function checkDeploy(state: AppState, raw: unknown): AppConfig {
-  const result = validateAppConfig(raw);
+  const result = validateAppConfigInline(raw);
   if (!result.ok) throw invalidDeploy(result.issues.map(formatIssue).join('\n'));
   const { metadata, kind } = result.config;
   if (metadata.name !== state.name) {
@@ -142,7 +155,7 @@ function checkDeploy(state: AppState, raw: unknown): AppConfig {
  * an unchanged deploy look like a change (that would restart every app once after an upgrade).
  */
 function withDefaults(config: AppConfig): AppConfig {
-  const result = validateAppConfig(config);
+  const result = validateAppConfigInline(config);
   return result.ok ? result.config : config;
 }
 

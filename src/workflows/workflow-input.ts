@@ -7,14 +7,22 @@ import { FailureType } from '../common/failures.js';
 import { workflowId as appWorkflowId } from '../common/temporal-names.js';
 import type { AppConfig } from '../config/app-config.js';
 import { formatIssue, type ConfigIssue } from '../config/issues.js';
-import { validateAppConfig } from '../config/validate-app.js';
+import type { ValidateConfigResult } from '../activities/types.js';
+import { validateAppConfigInline } from './inline-validation.js';
 import type { AppWorkflowInput } from './types.js';
+
+/** The input taken apart: the config as sent, whether it came as `{ config }`, and its revision. */
+export interface UnwrappedInput {
+  raw: unknown;
+  wrapped: boolean;
+  revision?: number;
+}
 
 /**
  * Accepts `{ config, revision? }` (what `kappa deploy` sends) or the config alone, as the YAML reads, written as
- * JSON. Returns the input with the config validated and defaulted; throws a non-retryable InvalidConfig.
+ * JSON. Throws a non-retryable InvalidConfig for anything else.
  */
-export function checkWorkflowInput(input: unknown, workflowId: string): AppWorkflowInput {
+export function unwrapWorkflowInput(input: unknown): UnwrappedInput {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw invalidInput(
       'expected the app config (as in the YAML file), or { "config": <app config> }, as the first argument',
@@ -26,15 +34,35 @@ export function checkWorkflowInput(input: unknown, workflowId: string): AppWorkf
   if (revision !== undefined && !(Number.isInteger(revision) && (revision as number) >= 1)) {
     throw invalidInput(`revision: expected a whole number >= 1, got ${JSON.stringify(revision)}`);
   }
-  // A bare config is one written by hand (the UI, `temporal workflow start`): it gets the minimums `kappa
-  // validate` applies too. `kappa deploy` sends `{ config }` after checking them itself.
-  const result = validateAppConfig(raw, { minimums: !wrapped });
+  return { raw, wrapped, ...(revision !== undefined ? { revision: revision as number } : {}) };
+}
+
+/**
+ * The validation's answer made the workflow's input: the config validated and defaulted, or a non-retryable
+ * InvalidConfig naming each field as the sender wrote it.
+ */
+export function checkedWorkflowInput(
+  result: ValidateConfigResult,
+  { wrapped, revision }: UnwrappedInput,
+  workflowId: string,
+): AppWorkflowInput {
   if (!result.ok) {
     const where = (issue: ConfigIssue) => (wrapped ? { ...issue, path: ['config', ...issue.path] } : issue);
     throw invalidInput(result.issues.map((issue) => formatIssue(where(issue))).join('\n'));
   }
   checkWorkflowId(result.config, workflowId);
-  return { config: result.config, ...(revision !== undefined ? { revision: revision as number } : {}) };
+  return { config: result.config, ...(revision !== undefined ? { revision } : {}) };
+}
+
+/**
+ * The whole check inside the workflow: how runs recorded before the check moved into an activity replay. A bare
+ * config is one written by hand (the UI, `temporal workflow start`): it gets the minimums `kappa validate` applies
+ * too. `kappa deploy` sends `{ config }` after checking them itself.
+ */
+export function checkWorkflowInput(input: unknown, workflowId: string): AppWorkflowInput {
+  const unwrapped = unwrapWorkflowInput(input);
+  const result = validateAppConfigInline(unwrapped.raw, { minimums: !unwrapped.wrapped });
+  return checkedWorkflowInput(result, unwrapped, workflowId);
 }
 
 /** One workflow per app: its id is `kappa/<name>` (a scheduled BatchJob run's has the run's time appended). */
