@@ -22,6 +22,8 @@ const { values } = parseArgs({
     poll: { type: 'string', default: '10s' },
     kills: { type: 'string', default: '10' },
     cache: { type: 'string' },
+    /** Writes the worker's CPU profile (node --cpu-prof) into this directory. */
+    profile: { type: 'string' },
   },
 });
 const sizes = values.n.split(',').map(Number);
@@ -65,13 +67,15 @@ async function benchOne(sshd: Sshd, n: number): Promise<Result> {
       ...(values.cache ? { maxCachedWorkflows: Number(values.cache) } : {}),
     }),
   );
-  const worker: ChildProcess = spawn(
-    join(__dirname, '..', 'bin', 'kappa'),
-    ['--worker-config', configFile, 'worker'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const kappa = join(__dirname, '..', 'bin', 'kappa');
+  const workerArgs = ['--worker-config', configFile, 'worker'];
+  // node --cpu-prof is refused in NODE_OPTIONS: the worker is run by node itself then.
+  const worker: ChildProcess = values.profile
+    ? spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${values.profile}`, kappa, ...workerArgs], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+    : spawn(kappa, workerArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const spawnedAt = Date.now();
   let workerOutput = '';
   worker.stdout!.on('data', (d: Buffer) => (workerOutput = (workerOutput + d.toString()).slice(-20_000)));
   worker.stderr!.on('data', (d: Buffer) => (workerOutput = (workerOutput + d.toString()).slice(-20_000)));
@@ -128,6 +132,11 @@ async function benchOne(sshd: Sshd, n: number): Promise<Result> {
     await new Promise((r) => setTimeout(r, windowMs));
     const after = procStats(worker.pid!);
     const elapsed = Date.now() - since;
+    if (values.profile) {
+      process.stderr.write(
+        `  steady window: ${((since - spawnedAt) / 1000).toFixed(1)}–${((since + elapsed - spawnedAt) / 1000).toFixed(1)} s after the worker started\n`,
+      );
+    }
     const perMinute = (count: number) => (count * 60_000) / elapsed;
     const lists = double.listCalls(since).length;
     const yarnCalls = double.calls((c) => c.tool === 'yarn' && c.at >= since).length;
@@ -189,8 +198,10 @@ async function benchOne(sshd: Sshd, n: number): Promise<Result> {
       startSeconds,
     };
   } finally {
-    worker.kill('SIGTERM');
-    await new Promise((r) => worker.once('exit', r));
+    if (worker.exitCode === null && worker.signalCode === null) {
+      worker.kill('SIGTERM');
+      await new Promise((r) => worker.once('exit', r));
+    }
     await close();
     await server.stop();
   }
