@@ -33,6 +33,9 @@ export class SupervisionMetrics {
   private neutralTimer: NodeJS.Timeout | undefined;
   /** The latest poll found the app gone (one end recorded per disappearance). */
   private endSeen = false;
+  /** What this supervision last set `up` and restarts-used to. */
+  private upShown: number | undefined;
+  private usedShown: number | undefined;
 
   constructor(
     meter: MetricMeter,
@@ -80,7 +83,7 @@ export class SupervisionMetrics {
     if (!('apps' in snapshot)) return; // a failed poll says nothing of the app; Degraded says it (`start`)
     const own = snapshot.apps.find((app) => app.id === this.input.appId);
     const seconds = snapshot.startedAt / 1000;
-    this.up.set(own?.state === 'RUNNING' ? 1 : 0, this.tags);
+    this.setUp(own?.state === 'RUNNING' ? 1 : 0);
     if (own?.state === 'RUNNING') this.lastRunning.set(seconds, this.tags);
     if (own) this.endSeen = false;
     // A BatchJob that ends has done its work, or its restart policy decides: only a StreamingApp is "down".
@@ -115,7 +118,7 @@ export class SupervisionMetrics {
     const since = this.input.degradedSince;
     this.degradedSince.set(since === undefined ? 0 : since / 1000, this.hostTags());
     // While the edge node does not answer, nobody knows whether the app runs.
-    if (since !== undefined) this.up.set(0, this.tags);
+    if (since !== undefined) this.setUp(0);
     const budget = this.input.restartBudget;
     if (budget) this.restartsAllowed.set(budget.allowed, this.tags);
     this.refreshBudget();
@@ -126,7 +129,16 @@ export class SupervisionMetrics {
     const budget = this.input.restartBudget;
     if (!budget) return;
     const reset = budget.resetsAt !== undefined && Date.now() >= budget.resetsAt;
-    this.restartsUsed.set(reset ? 0 : budget.used, this.tags);
+    const used = reset ? 0 : budget.used;
+    if (used === this.usedShown) return; // a thousand apps each poll: only changes go to the metrics
+    this.usedShown = used;
+    this.restartsUsed.set(used, this.tags);
+  }
+
+  private setUp(value: number): void {
+    if (value === this.upShown) return;
+    this.upShown = value;
+    this.up.set(value, this.tags);
   }
 
   private hostTags() {
@@ -141,9 +153,10 @@ export class SupervisionMetrics {
   }
 
   private neutral(): void {
-    this.up.set(0, this.tags);
+    this.setUp(0);
     this.supervised.set(0, this.tags);
     this.degradedSince.set(0, this.hostTags());
+    this.usedShown = 0;
     this.restartsUsed.set(0, this.tags);
     this.restartsAllowed.set(0, this.tags);
   }
