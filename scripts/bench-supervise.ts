@@ -1,19 +1,35 @@
-// Benchmark: supervising N apps on one edge node (`npm run bench:supervise [-- --n 1,100,1000 --window 60s]`).
-// Real parts: a Temporal dev server, OpenSSH sshd on loopback, a `kappa worker` process with the production
-// activities; the yarn/spark-submit double plays the ResourceManager. Prints, per N: yarn invocations per
-// minute, the worker's RSS and CPU, and detection latency (app killed -> its steps running again) p50/p95.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Benchmark: supervising N apps on one edge node (`npm run bench:supervise [-- --n 1,100,1000 --window 60s
+// --method cli,rest --workers 3]`). Real parts: a Temporal dev server, OpenSSH sshd on loopback, `kappa worker`
+// processes with the production activities, `kappa deploy DIR` for the start-up, curl on the edge node for REST;
+// the yarn/spark-submit double (test/support/yarn-double.ts) plays the ResourceManager's CLI side and
+// test/support/rest-double.ts its REST API, both on one model of the RM's apps. Prints, per N and poll method:
+// list calls per minute, the edge node's CPU, the workers' RSS and CPU, detection latency (app killed -> its steps
+// running again) p50/p95, start-up time, and with several workers the takeover after one is SIGKILLed, the
+// resubmissions it caused and the most live instances of any app seen during the whole run.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { deployApp } from '../src/cli/commands/deploy.js';
 import { durationMs } from '../src/common/duration.js';
-import { TASK_QUEUE } from '../src/common/temporal-names.js';
-import { validateAppConfig } from '../src/config/validate-app.js';
 import { connectClient, startServer, tempDir, waitFor } from '../test/support/harness.js';
+import { RestDouble } from '../test/support/rest-double.js';
 import { Sshd } from '../test/support/sshd.js';
 import { YarnDouble } from '../test/support/yarn-double.js';
+import { percentile, treeCpuSeconds } from './bench/edge-meter.js';
+import {
+  kappaDeploy,
+  LiveProbe,
+  printTable,
+  procStats,
+  sleep,
+  startWorker,
+  stopWorker,
+  takeover,
+  writeAppFiles,
+  yarnName,
+  type Row,
+  type WorkerProc,
+} from './bench/supervise-parts.js';
 
 const { values } = parseArgs({
   options: {
@@ -21,116 +37,97 @@ const { values } = parseArgs({
     window: { type: 'string', default: '60s' },
     poll: { type: 'string', default: '10s' },
     kills: { type: 'string', default: '10' },
+    /** cli: `yarn application -list` on the edge node; rest: yarnApi rest (`yarnRest.via`: --via). */
+    method: { type: 'string', default: 'cli' },
+    via: { type: 'string', default: 'curl' },
+    /** The host's yarnRest.pollInterval (default: the config's default). */
+    'rest-poll': { type: 'string' },
+    /** kappa worker processes on the task queue; with more than one, one is SIGKILLed at the end (takeover). */
+    workers: { type: 'string', default: '1' },
     cache: { type: 'string' },
     /** Writes the worker's CPU profile (node --cpu-prof) into this directory. */
     profile: { type: 'string' },
   },
 });
 const sizes = values.n.split(',').map(Number);
+const methods = values.method.split(',') as ('cli' | 'rest')[];
+const workerCount = Number(values.workers);
 const windowMs = durationMs(values.window);
-const CLK_TCK = 100;
+const pollMs = durationMs(values.poll);
+if (methods.some((m) => m !== 'cli' && m !== 'rest'))
+  throw new Error(`--method: cli or rest, not ${values.method}`);
+if (values.via !== 'curl' && values.via !== 'tunnel')
+  throw new Error(`--via: curl or tunnel, not ${values.via}`);
 
-interface Result {
-  n: number;
-  listsPerMin: number;
-  yarnCallsPerMin: number;
-  rssMiB: number;
-  cpuPercent: number;
-  p50: number;
-  p95: number;
-  kills: number;
-  startSeconds: number;
-}
+const sshdPid = (sshd: Sshd) => Number(readFileSync(join(sshd.dir, 'sshd.pid'), 'utf8').trim());
 
-function procStats(pid: number): { rssMiB: number; cpuTicks: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { rssMiB: rssKb / 1024, cpuTicks: Number(fields[11]) + Number(fields[12]) };
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-async function benchOne(sshd: Sshd, n: number): Promise<Result> {
+async function benchOne(sshd: Sshd, n: number, method: 'cli' | 'rest'): Promise<Row> {
   const server = await startServer();
   const double = new YarnDouble(tempDir('bench-double'));
+  const rest = method === 'rest' ? new RestDouble(double.stateDir) : undefined;
+  const rm = await rest?.start();
   const configFile = join(tempDir('bench-config'), 'worker.yaml');
+  const host = await sshd.hostConfig(double.yarn);
   writeFileSync(
     configFile,
     stringify({
       temporal: { address: server.address },
-      hosts: { 'edge-1': await sshd.hostConfig(double.yarn) },
+      hosts: {
+        'edge-1': {
+          ...host,
+          yarnApi: method,
+          ...(rm
+            ? {
+                yarnRest: {
+                  resourceManagers: [rm],
+                  via: values.via,
+                  ...(values['rest-poll'] ? { pollInterval: values['rest-poll'] } : {}),
+                },
+              }
+            : {}),
+        },
+      },
+      metrics: { port: 0 }, // several workers on one machine
+      shutdownGraceTime: '5s',
       ...(values.cache ? { maxCachedWorkflows: Number(values.cache) } : {}),
     }),
   );
-  const kappa = join(__dirname, '..', 'bin', 'kappa');
-  const workerArgs = ['--worker-config', configFile, 'worker'];
-  // node --cpu-prof is refused in NODE_OPTIONS: the worker is run by node itself then.
-  const worker: ChildProcess = values.profile
-    ? spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${values.profile}`, kappa, ...workerArgs], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
-    : spawn(kappa, workerArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const spawnedAt = Date.now();
-  let workerOutput = '';
-  worker.stdout!.on('data', (d: Buffer) => (workerOutput = (workerOutput + d.toString()).slice(-20_000)));
-  worker.stderr!.on('data', (d: Buffer) => (workerOutput = (workerOutput + d.toString()).slice(-20_000)));
+  const label = `N=${n} ${method}${workerCount > 1 ? ` ${workerCount} workers` : ''}`;
+  const workers: WorkerProc[] = [];
+  const probe = new LiveProbe(double.stateDir);
   const { client, close } = await connectClient(server);
   try {
-    await waitFor('the worker', () => workerOutput.includes('kappa worker: task queue'), 120_000);
-    const started = Date.now();
-    const names = Array.from({ length: n }, (_, i) => `bench-${i}`);
-    const appName = (name: string) => `Bench ${name}`;
-    for (let i = 0; i < names.length; i += 50) {
-      await Promise.all(
-        names.slice(i, i + 50).map((name) => {
-          const result = validateAppConfig({
-            apiVersion: 'kappa/v1',
-            kind: 'StreamingApp',
-            metadata: { name },
-            spec: {
-              yarn: {
-                host: 'edge-1',
-                appName: appName(name),
-                pollInterval: values.poll,
-                appearTimeout: '5m',
-              },
-              restartPolicy: { maxRestarts: 100, backoff: { initial: '100ms', factor: 1, max: '100ms' } },
-              steps: [
-                {
-                  name: 'submit',
-                  ssh: double.submitStep(appName(name)),
-                },
-              ],
-            },
-          });
-          if (!result.ok) throw new Error(JSON.stringify(result.issues));
-          return deployApp(client, TASK_QUEUE, result.config);
-        }),
-      );
+    const spawnedAt = Date.now();
+    for (let i = 0; i < workerCount; i++) {
+      workers.push(await startWorker(configFile, i === 0 ? values.profile : undefined));
     }
-    await waitFor(
-      `${n} apps running`,
-      async () =>
-        (await client.workflow.count(`WorkflowType = 'appWorkflow' AND KappaPhase = 'Running'`)).count ===
-          n || undefined,
-      30 * 60_000,
-    );
+    const names = Array.from({ length: n }, (_, i) => `bench-${i}`);
+    const appsDir = tempDir('bench-apps');
+    writeAppFiles(appsDir, names, double, values.poll);
+    const allRunning = () =>
+      waitFor(
+        `${n} apps running`,
+        async () =>
+          (await client.workflow.count(`WorkflowType = 'appWorkflow' AND KappaPhase = 'Running'`)).count ===
+            n || undefined,
+        30 * 60_000,
+      );
+    const started = Date.now();
+    await kappaDeploy(configFile, server.address, appsDir);
+    const deploySeconds = (Date.now() - started) / 1000;
+    await allRunning();
     const startSeconds = (Date.now() - started) / 1000;
     process.stderr.write(
-      `  N=${n}: all running after ${startSeconds.toFixed(1)} s; measuring ${values.window}...\n`,
+      `  ${label}: kappa deploy took ${deploySeconds.toFixed(1)} s, all running after ${startSeconds.toFixed(1)} s; measuring ${values.window}...\n`,
     );
 
     // Steady state: nothing happens but supervision.
-    await new Promise((r) => setTimeout(r, 5_000));
-    const before = procStats(worker.pid!);
+    await sleep(5_000);
+    const edge = sshdPid(sshd);
+    const before = { workers: workers.map((w) => procStats(w.pid)), edge: treeCpuSeconds(edge) };
     const since = Date.now();
-    await new Promise((r) => setTimeout(r, windowMs));
-    const after = procStats(worker.pid!);
+    await sleep(windowMs);
+    const after = { workers: workers.map((w) => procStats(w.pid)), edge: treeCpuSeconds(edge) };
     const elapsed = Date.now() - since;
     if (values.profile) {
       process.stderr.write(
@@ -138,111 +135,86 @@ async function benchOne(sshd: Sshd, n: number): Promise<Result> {
       );
     }
     const perMinute = (count: number) => (count * 60_000) / elapsed;
-    const lists = double.listCalls(since).length;
+    const lists = rest ? rest.count('list', since) : double.listCalls(since).length;
     const yarnCalls = double.calls((c) => c.tool === 'yarn' && c.at >= since).length;
-    const cpuPercent = ((after.cpuTicks - before.cpuTicks) / CLK_TCK / (elapsed / 1000)) * 100;
+    const workerCpu = after.workers.reduce((s, a, i) => s + a.cpuSeconds - before.workers[i]!.cpuSeconds, 0);
 
     // Detection latency: kill apps from outside, one every 2 s, and time until each is submitted again.
     const kills = Math.min(n, Number(values.kills));
     const victims = names.filter((_, i) => i % Math.max(1, Math.floor(n / kills)) === 0).slice(0, kills);
     const killedAt = new Map<string, number>();
     for (const name of victims) {
-      const [app] = double.live(appName(name));
+      const [app] = double.live(yarnName(name));
       if (!app) throw new Error(`${name} not live`);
       killedAt.set(name, Date.now());
       double.killFromOutside(app.id);
-      await new Promise((r) => setTimeout(r, 2_000));
+      await sleep(2_000);
     }
-    let lastReport = Date.now();
     const latencies = await waitFor(
       'every killed app submitted again',
-      async () => {
+      () => {
         const out: number[] = [];
-        const waiting: string[] = [];
         for (const [name, at] of killedAt) {
-          const resubmit = double.submits(appName(name)).find((c) => c.at >= at);
-          if (resubmit) out.push(resubmit.at - at);
-          else waiting.push(name);
+          const resubmit = double.submits(yarnName(name)).find((c) => c.at >= at);
+          if (!resubmit) return undefined;
+          out.push(resubmit.at - at);
         }
-        if (waiting.length > 0 && Date.now() - lastReport > 30_000) {
-          lastReport = Date.now();
-          const phases = await Promise.all(
-            waiting.map((name) =>
-              client.workflow
-                .getHandle(`kappa/${name}`)
-                .query<{ phase: string; lastError: string | null }>('status')
-                .then(
-                  (s) => `${name}: ${s.phase} ${s.lastError ?? ''}`,
-                  (e: Error) => `${name}: ${e.message}`,
-                ),
-            ),
-          );
-          process.stderr.write(
-            `  still waiting for ${waiting.length} resubmissions:\n    ${phases.join('\n    ')}\n`,
-          );
-        }
-        return waiting.length === 0 ? out : undefined;
+        return out;
       },
       10 * 60_000,
     );
-    latencies.sort((a, b) => a - b);
+
+    // Takeover: SIGKILL one worker once every app runs again; its supervisions must move without a resubmission.
+    let taken: { seconds: number; apps: number } | undefined;
+    let resubmits: number | null = null;
+    if (workers.length > 1) {
+      await allRunning();
+      await sleep(pollMs);
+      const submitsBefore = double.calls((c) => c.tool === 'spark-submit').length;
+      process.stderr.write(`  ${label}: SIGKILL to one worker, waiting for the takeover...\n`);
+      taken = await takeover(client, names, workers[workers.length - 1]!);
+      await sleep(3 * pollMs);
+      resubmits = double.calls((c) => c.tool === 'spark-submit').length - submitsBefore;
+    }
+    const maxLive = await probe.stop();
+    if (maxLive > 1) process.stderr.write(`  ${label}: ${maxLive} live instances of "${probe.worst}"\n`);
     return {
       n,
+      method: method === 'rest' ? `rest/${values.via}` : 'cli',
+      workers: workers.length,
       listsPerMin: perMinute(lists),
       yarnCallsPerMin: perMinute(yarnCalls),
-      rssMiB: after.rssMiB,
-      cpuPercent,
+      edgeCpuPerMin: ((after.edge - before.edge) * 60_000) / elapsed,
+      rssMiB: after.workers.reduce((s, a) => s + a.rssMiB, 0),
+      cpuPercent: (workerCpu / (elapsed / 1000)) * 100,
       p50: percentile(latencies, 50) / 1000,
       p95: percentile(latencies, 95) / 1000,
       kills,
       startSeconds,
+      takeoverSeconds: taken?.seconds ?? null,
+      takenOver: taken?.apps ?? 0,
+      resubmits,
+      maxLive,
     };
   } finally {
-    if (worker.exitCode === null && worker.signalCode === null) {
-      worker.kill('SIGTERM');
-      await new Promise((r) => worker.once('exit', r));
-    }
+    await probe.stop();
+    await Promise.all(workers.map((w) => stopWorker(w, 'SIGTERM')));
     await close();
     await server.stop();
+    await rest?.stop();
   }
 }
 
 async function main() {
   const sshd = new Sshd();
   await sshd.start();
-  const results: Result[] = [];
+  const rows: Row[] = [];
   try {
-    for (const n of sizes) results.push(await benchOne(sshd, n));
+    for (const n of sizes) for (const method of methods) rows.push(await benchOne(sshd, n, method));
   } finally {
     await sshd.stop();
   }
-  const rows = [
-    [
-      'N',
-      'yarn -list/min',
-      'yarn calls/min',
-      'worker RSS MiB',
-      'worker CPU %',
-      'detect p50 s',
-      'detect p95 s',
-      'kills',
-      'all running after s',
-    ],
-    ...results.map((r) => [
-      String(r.n),
-      r.listsPerMin.toFixed(1),
-      r.yarnCallsPerMin.toFixed(1),
-      r.rssMiB.toFixed(0),
-      r.cpuPercent.toFixed(1),
-      r.p50.toFixed(2),
-      r.p95.toFixed(2),
-      String(r.kills),
-      r.startSeconds.toFixed(1),
-    ]),
-  ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  console.log(`poll interval ${values.poll}, steady window ${values.window}, one edge node`);
-  for (const row of rows) console.log(row.map((c, i) => c.padStart(widths[i]!)).join('  '));
+  printTable(rows, { poll: values.poll, window: values.window, restPoll: values['rest-poll'] ?? '2s' });
 }
 
 main().catch((err: unknown) => {
