@@ -8,7 +8,7 @@
 //   GET /ws/v1/cluster/apps/<id>                     {"app":{…}}, or 404 with the RemoteException body
 // in the shapes recorded from the real RM (test/fixtures/yarn-transcripts/rest-*.json): each app is the recorded
 // app of its state with the model's id, name, user, states, times and diagnostics put in, so a list weighs what
-// the real one does (~5 KB per app). Counts the requests, per kind, with their times.
+// the real one does (~3.6 KB per app, 3.6 MB for 1000). Counts the requests, per kind, with their times.
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
