@@ -63,8 +63,8 @@ export async function main(argv: string[]): Promise<number> {
     .description('print what would run: pods, remote commands, YARN supervision, schedule')
     .action(run((file: string) => renderCommand(context(), file)));
   program
-    .command('deploy <files...>')
-    .description('start apps, or update running ones to these configs')
+    .command('deploy <paths...>')
+    .description('start apps, or update running ones to these configs (a directory: its .yaml files)')
     .option('--wait', 'wait until the YARN app is RUNNING (a batch run: done)')
     .addOption(timeoutOption('how long --wait waits', '10m'))
     .option('--json', 'print the result as JSON')

@@ -1,7 +1,7 @@
 // The `kappa` CLI and the real `temporal` CLI against a real dev server, with a worker on the fake cluster.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -103,6 +103,28 @@ describe('kappa CLI', { concurrency: true }, () => {
     assert.match(stopped.stdout, /ci-app: Stopped/);
     assert.deepEqual(cluster.live('App-ci-app'), []);
     assert.equal((await kappa('stop', 'ci-app')).code, 1, 'stopping a stopped app is an error');
+  });
+
+  test('a directory: its .yaml files deployed, reported in name order; an empty one is an error', async () => {
+    const appsDir = join(dir, 'apps-dir');
+    mkdirSync(appsDir);
+    for (const name of ['dir-c', 'dir-a', 'dir-b']) {
+      renameSync(writeApp(testApp(name)), join(appsDir, `${name}.yaml`));
+    }
+    writeFileSync(join(appsDir, 'README.txt'), 'not an app');
+    const out = await kappa('deploy', appsDir, '--wait');
+    assert.equal(out.code, 0, out.stderr);
+    const started = out.stdout.split('\n').filter((line) => / started /.test(line));
+    assert.deepEqual(started, [
+      'dir-a: started (revision 1)',
+      'dir-b: started (revision 1)',
+      'dir-c: started (revision 1)',
+    ]);
+    const empty = join(dir, 'no-apps');
+    mkdirSync(empty);
+    const none = await kappa('deploy', empty);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /no app configs \(\.yaml, \.yml\) in .*no-apps/);
   });
 
   test('several files in one deploy: each reported, all waited for; a changed config is updated', async () => {

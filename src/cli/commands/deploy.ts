@@ -1,4 +1,4 @@
-// `kappa deploy FILE... [--wait] [--timeout DUR] [--json]` and `kappa run JOB`
+// `kappa deploy FILE|DIR... [--wait] [--timeout DUR] [--json]` and `kappa run JOB`
 import { deploySchedule, triggerRun } from '../schedules.js';
 import {
   ScheduleNotFoundError,
@@ -9,7 +9,7 @@ import {
 import { Phase, TERMINAL_PHASES } from '../../common/phases.js';
 import { initialSearchAttributes, WORKFLOW_TYPE, workflowId } from '../../common/temporal-names.js';
 import type { AppConfig } from '../../config/app-config.js';
-import { loadAppFiles } from '../../config/load.js';
+import { expandConfigPaths, loadAppFiles } from '../../config/load.js';
 import { ConfigError } from '../../config/yaml-source.js';
 import type { appWorkflow } from '../../workflows/app-workflow.js';
 import {
@@ -95,8 +95,13 @@ export async function deployCommand(
   files: string[],
   options: DeployOptions,
 ): Promise<number> {
-  const { apps, issues } = loadAppFiles(files, { knownHosts: ctx.explicitOrDefaultWorkerConfigHosts });
+  // A directory stands for its .yaml/.yml files, as in `kappa validate` (a directory of a thousand apps).
+  const paths = expandConfigPaths(files);
+  const { apps, issues } = loadAppFiles(paths, { knownHosts: ctx.explicitOrDefaultWorkerConfigHosts });
   if (issues.length > 0) throw new ConfigError(issues);
+  if (apps.length === 0) {
+    throw new CliError(`no app configs (.yaml, .yml) in ${files.join(', ')}`, ExitCode.usage);
+  }
 
   const client = await ctx.client();
   // Many apps (a directory of them) deploy and are waited for a few at a time; lines print in the files' order.
