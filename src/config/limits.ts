@@ -42,6 +42,30 @@ export const APP_DURATION_LIMITS = {
     max: '7d',
     aboveMax: 'a step that runs for a week is stuck',
   },
+  serviceStepTimeout: {
+    min: '10s',
+    belowMin: 'pods take seconds just to be scheduled and started, and a model server to load its model',
+    max: '1d',
+    aboveMax: 'a model server not available within a day is broken, not slow',
+  },
+  serviceUnavailableTimeout: {
+    min: '10s',
+    belowMin: 'a rolling update or a node drain leaves a service without ready replicas for seconds',
+    max: '7d',
+    aboveMax: 'a model service down for a week needs a person, not a wait',
+  },
+  probeInitialDelay: {
+    min: '1s',
+    belowMin: 'Kubernetes counts probe delays in whole seconds',
+    max: '1h',
+    aboveMax: 'a server that needs an hour before its first probe needs a startup probe, not a delay',
+  },
+  probePeriod: {
+    min: '1s',
+    belowMin: 'Kubernetes probes at most once a second',
+    max: '1h',
+    aboveMax: 'a replica that stopped answering would stay in the Service that long',
+  },
   backoffInitial: {
     min: '1s',
     belowMin: 'a crashing app must not be resubmitted in a tight loop',

@@ -7,12 +7,16 @@ import {
   SeccompProfileType,
   SecurityProfile,
   type AppConfig,
+  type PodSecurityContext,
   type PodStep,
   type SecurityContext,
+  type SecurityProfile as SecurityProfileName,
+  type Step,
 } from './app-config.js';
 import { outsideLimits, type DurationLimits } from './fields.js';
 import { formatPath, fromZodIssues, type ConfigIssue, type ConfigPath } from './issues.js';
 import { APP_DURATION_LIMITS as LIMITS } from './limits.js';
+import { findStepRefs, STEP_REF_ATTRIBUTES } from './step-refs.js';
 
 export type AppValidation = { ok: true; config: AppConfig } | { ok: false; issues: ConfigIssue[] };
 
@@ -80,10 +84,7 @@ function checkRules(config: AppConfig, context: RuleContext): ConfigIssue[] {
   spec.steps.forEach((step, i) => {
     if (step.ssh) checkHost(step.ssh.host, ['spec', 'steps', i, 'ssh', 'host']);
     const podPath: ConfigPath = ['spec', 'steps', i, 'pod'];
-    const containers = step.pod
-      ? podContainers(step.pod, podPath)
-      : [{ path: ['spec', 'steps', i, 'ssh'], env: step.ssh?.env, secretEnv: undefined }];
-    for (const { path, env, secretEnv } of containers) {
+    for (const { path, env, secretEnv } of envHolders(step, i)) {
       for (const name of Object.keys(env ?? {})) {
         if (SECRET_LOOKING_NAME.test(name)) {
           issues.push({
@@ -103,8 +104,14 @@ function checkRules(config: AppConfig, context: RuleContext): ConfigIssue[] {
         }
       }
     }
+    if (step.service) {
+      const path: ConfigPath = ['spec', 'steps', i, 'service'];
+      issues.push(
+        ...securityIssues(step.service, [{ path, securityContext: step.service.securityContext }], path),
+      );
+    }
     if (step.pod) {
-      issues.push(...securityIssues(step.pod, podPath));
+      issues.push(...securityIssues(step.pod, podContainers(step.pod, podPath), podPath));
       const names = new Map<string, string>();
       const add = (name: string, path: (string | number)[]) => {
         const other = names.get(name);
@@ -123,7 +130,61 @@ function checkRules(config: AppConfig, context: RuleContext): ConfigIssue[] {
     }
   });
 
+  issues.push(...stepRefIssues(config));
   return issues;
+}
+
+/**
+ * `${steps.<name>.url|host|port}` must name a service step that runs before the referring step (its address is
+ * what Kappa fills in), and may only appear where Kappa resolves it; anything else of the form `${steps.…}` would
+ * reach the program as written.
+ */
+function stepRefIssues(config: AppConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const steps = config.spec.steps;
+  const index = new Map<string, number>();
+  steps.forEach((step, i) => {
+    if (!index.has(step.name)) index.set(step.name, i);
+  });
+  const form = `\${steps.<step>.${STEP_REF_ATTRIBUTES.join('|')}}`;
+  for (const ref of findStepRefs(config)) {
+    const at = ref.stepIndex ?? steps.length;
+    const before = steps
+      .slice(0, at)
+      .filter((s) => s.service)
+      .map((s) => s.name);
+    const candidates = before.length > 0 ? ` (service steps before it: ${before.join(', ')})` : '';
+    const refuse = (message: string) => issues.push({ path: ref.path, message: `${ref.text}: ${message}` });
+    if (!ref.resolvable) {
+      refuse(
+        'step references are resolved only in args, command and env values (and an ssh script) of steps',
+      );
+      continue;
+    }
+    if (ref.step === undefined) {
+      refuse(`not a step reference: expected ${form}`);
+      continue;
+    }
+    const target = index.get(ref.step);
+    if (target === undefined) refuse(`no service step "${ref.step}" before this step${candidates}`);
+    else if (!steps[target]!.service) refuse(`step "${ref.step}" is not a service step${candidates}`);
+    else if (target === at) refuse(`a service step cannot use its own address`);
+    else if (target > at)
+      refuse(`service step "${ref.step}" runs after this step: only earlier service steps can be used`);
+    else if (!(STEP_REF_ATTRIBUTES as readonly string[]).includes(ref.attribute ?? ''))
+      refuse(`unknown attribute "${ref.attribute}": a service step has ${STEP_REF_ATTRIBUTES.join(', ')}`);
+  }
+  return issues;
+}
+
+/** Where a step's environment variables are: a pod's containers, the service's container, the ssh command. */
+function envHolders(
+  step: Step,
+  i: number,
+): { path: ConfigPath; env?: Record<string, string>; secretEnv?: Record<string, unknown> }[] {
+  if (step.pod) return podContainers(step.pod, ['spec', 'steps', i, 'pod']);
+  if (step.service) return [{ path: ['spec', 'steps', i, 'service'], ...step.service }];
+  return [{ path: ['spec', 'steps', i, 'ssh'], env: step.ssh?.env }];
 }
 
 /** A pod step's containers, main first, each with the path its fields are under. */
@@ -157,10 +218,14 @@ const BASELINE_ADD = new Set([
 /**
  * Security settings the API server refuses together, and, with `securityProfile`, settings that break that Pod
  * Security Standard (k8s.io/pod-security-admission): a namespace enforcing it would refuse the pod. `restricted`
- * settings left out are filled in by the pod builder (RESTRICTED_POD, RESTRICTED_CONTAINER), so only what is set
- * is checked here.
+ * settings left out are filled in by the pod and service builders (RESTRICTED_POD, RESTRICTED_CONTAINER), so only
+ * what is set is checked here. `pod` is a pod step or a service step (whose pods have one container).
  */
-function securityIssues(pod: PodStep, podPath: ConfigPath): ConfigIssue[] {
+function securityIssues(
+  pod: { podSecurityContext?: PodSecurityContext; securityProfile?: SecurityProfileName },
+  containers: { path: ConfigPath; securityContext?: SecurityContext }[],
+  podPath: ConfigPath,
+): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const profile = pod.securityProfile;
   const restricted = profile === SecurityProfile.restricted;
@@ -179,7 +244,7 @@ function securityIssues(pod: PodStep, podPath: ConfigPath): ConfigIssue[] {
   };
   checkUser(pod.podSecurityContext, [...podPath, 'podSecurityContext'], ' (left out, Kappa sets true)');
 
-  for (const { path: containerPath, securityContext: sc } of podContainers(pod, podPath)) {
+  for (const { path: containerPath, securityContext: sc } of containers) {
     const path = [...containerPath, 'securityContext'];
     checkContradictions(sc, path, refuse);
     checkUser(sc, path, " (left out, the pod's runAsNonRoot: true applies)");
@@ -219,6 +284,24 @@ function checkContradictions(
   });
 }
 
+/** A step's durations with their limits and paths. */
+function stepDurations(step: Step, at: ConfigPath): [string, DurationLimits, ConfigPath][] {
+  if (step.pod) return [[step.pod.timeout, LIMITS.podStepTimeout, [...at, 'pod', 'timeout']]];
+  if (step.ssh) return [[step.ssh.timeout, LIMITS.sshStepTimeout, [...at, 'ssh', 'timeout']]];
+  if (!step.service) return [];
+  const { timeout, unavailableTimeout, readinessProbe: probe } = step.service;
+  const path: ConfigPath = [...at, 'service'];
+  const fields: [string, DurationLimits, ConfigPath][] = [
+    [timeout, LIMITS.serviceStepTimeout, [...path, 'timeout']],
+    [unavailableTimeout, LIMITS.serviceUnavailableTimeout, [...path, 'unavailableTimeout']],
+  ];
+  const probePath: ConfigPath = [...path, 'readinessProbe'];
+  if (probe?.initialDelay !== undefined)
+    fields.push([probe.initialDelay, LIMITS.probeInitialDelay, [...probePath, 'initialDelay']]);
+  if (probe) fields.push([probe.period, LIMITS.probePeriod, [...probePath, 'period']]);
+  return fields;
+}
+
 /** Durations below their minimum, and an unreachableTimeout shorter than two polls. */
 function belowMinimums({ spec }: AppConfig): ConfigIssue[] {
   const fields: [string, DurationLimits, ConfigPath][] = [
@@ -233,11 +316,7 @@ function belowMinimums({ spec }: AppConfig): ConfigIssue[] {
     ],
     [spec.restartPolicy.backoff.max, LIMITS.backoffMax, ['spec', 'restartPolicy', 'backoff', 'max']],
     [spec.restartPolicy.resetAfter, LIMITS.resetAfter, ['spec', 'restartPolicy', 'resetAfter']],
-    ...spec.steps.map((step, i): [string, DurationLimits, ConfigPath] =>
-      step.pod
-        ? [step.pod.timeout, LIMITS.podStepTimeout, ['spec', 'steps', i, 'pod', 'timeout']]
-        : [step.ssh!.timeout, LIMITS.sshStepTimeout, ['spec', 'steps', i, 'ssh', 'timeout']],
-    ),
+    ...spec.steps.flatMap((step, i) => stepDurations(step, ['spec', 'steps', i])),
   ];
   const issues: ConfigIssue[] = [];
   for (const [text, limits, path] of fields) {

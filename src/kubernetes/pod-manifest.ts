@@ -62,7 +62,8 @@ export function podName(app: string, step: string, attempt: number, runId: strin
   return `${full.slice(0, 63 - suffix.length).replace(/-+$/, '')}${suffix}`;
 }
 
-function env(container: Pick<Container, 'env' | 'secretEnv'>): V1EnvVar[] | undefined {
+/** A container's `env`: values, then `secretEnv` as `secretKeyRef`s (shared with service-manifest.ts). */
+export function containerEnv(container: Pick<Container, 'env' | 'secretEnv'>): V1EnvVar[] | undefined {
   const vars: V1EnvVar[] = [
     ...Object.entries(container.env ?? {}).map(([name, value]) => ({ name, value })),
     ...Object.entries(container.secretEnv ?? {}).map(([name, ref]) => ({
@@ -73,7 +74,8 @@ function env(container: Pick<Container, 'env' | 'secretEnv'>): V1EnvVar[] | unde
   return vars.length > 0 ? vars : undefined;
 }
 
-function resources(r: Container['resources']): V1ResourceRequirements | undefined {
+/** Requests as given; the memory request is also the limit (shared with service-manifest.ts). */
+export function containerResources(r: Container['resources']): V1ResourceRequirements | undefined {
   if (!r || (r.cpu === undefined && r.memory === undefined)) return undefined;
   const amounts: Record<string, string> = {};
   if (r.cpu !== undefined) amounts.cpu = String(r.cpu);
@@ -105,7 +107,10 @@ function seccomp(p: NonNullable<SecurityContext['seccompProfile']>): {
     : { type: p.type, localhostProfile: p.localhostProfile };
 }
 
-function podSecurityContext(step: PodStep): V1PodSecurityContext | undefined {
+/** The pod's securityContext as configured, `restricted` filled in (shared with service-manifest.ts). */
+export function podSecurityContext(
+  step: Pick<PodStep, 'podSecurityContext' | 'securityProfile'>,
+): V1PodSecurityContext | undefined {
   const given: PodSecurityContext = step.podSecurityContext ?? {};
   const out: V1PodSecurityContext = {};
   if (given.runAsUser !== undefined) out.runAsUser = given.runAsUser;
@@ -120,7 +125,11 @@ function podSecurityContext(step: PodStep): V1PodSecurityContext | undefined {
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-function securityContext(given: SecurityContext = {}, profile: PodStep['securityProfile']) {
+/** A container's securityContext as configured, `restricted` filled in (shared with service-manifest.ts). */
+export function containerSecurityContext(
+  given: SecurityContext = {},
+  profile: PodStep['securityProfile'],
+): V1SecurityContext | undefined {
   const out: V1SecurityContext = {};
   if (given.allowPrivilegeEscalation !== undefined)
     out.allowPrivilegeEscalation = given.allowPrivilegeEscalation;
@@ -153,11 +162,11 @@ function container(
   const out: V1Container = { name, image: c.image };
   if (c.command) out.command = c.command;
   if (c.args) out.args = c.args;
-  const vars = env(c);
+  const vars = containerEnv(c);
   if (vars) out.env = vars;
-  const res = resources(c.resources);
+  const res = containerResources(c.resources);
   if (res) out.resources = res;
-  const security = securityContext(c.securityContext, profile);
+  const security = containerSecurityContext(c.securityContext, profile);
   if (security) out.securityContext = security;
   out.volumeMounts = [{ name: SHARED_VOLUME, mountPath }];
   return out;
