@@ -1,0 +1,287 @@
+// Model services under supervision: one shared watch of Kappa's Deployments per namespace (the client library's
+// ListWatch, an informer cache: a list, then a watch from its resourceVersion, a re-list on 410 Gone), so the
+// health of any number of services is a map lookup; and the keeper, which each supervision poll asks once.
+import {
+  ADD,
+  CONNECT,
+  DELETE,
+  ERROR,
+  ListWatch,
+  UPDATE,
+  type V1Deployment,
+  type Watch,
+} from '@kubernetes/client-node';
+import { formatDuration } from '../common/duration.js';
+import type { KubeClients } from './clients.js';
+import { forbidden, serverMessage, statusCode } from './pod-api.js';
+import { appsApi, applyService, readDeployment, readRollout, type ServiceObjects } from './service-api.js';
+import { deploymentName, explainRollout } from './service-judge.js';
+
+/** The label every object Kappa applies carries (the manifest builder's), and so what the watch selects. */
+export const MANAGED_BY_SELECTOR = 'app.kubernetes.io/managed-by=kappa';
+
+export type ServiceHealthState =
+  { kind: 'available' } | { kind: 'unavailable'; since: number; reason: string } | { kind: 'missing' };
+
+export interface ServiceHealthOptions {
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** How long `health` waits for a namespace's first list before it throws (default 30 s). */
+  syncTimeoutMs?: number;
+  log?: (message: string) => void;
+}
+
+/** A connection that lasted this long without an error resets the backoff. */
+const HEALTHY_MS = 10_000;
+/** Without the API server's word that it is ready, a refusal is final only once it has lasted this long. */
+const REFUSAL_MS = 5_000;
+
+/** The health of Kappa's Deployments, from one watch per namespace shared by every caller. */
+export class ServiceHealth {
+  private readonly caches = new Map<string, DeploymentCache>();
+
+  constructor(
+    private readonly kube: () => KubeClients,
+    private readonly options: ServiceHealthOptions = {},
+  ) {}
+
+  /**
+   * Whether Deployment `name` in `namespace` is there and has minimum availability (its Available condition),
+   * from the cache: no API call once the namespace is listed. Unavailable says since when (the condition's last
+   * transition, or the Deployment's creation) and the controller's reason. Throws while the namespace cannot be
+   * listed (a NotConfigured failure when the worker may not list or watch deployments there).
+   */
+  async health(namespace: string, name: string): Promise<ServiceHealthState> {
+    let cache = this.caches.get(namespace);
+    if (!cache)
+      this.caches.set(namespace, (cache = new DeploymentCache(this.kube(), namespace, this.options)));
+    await cache.synced(this.options.syncTimeoutMs ?? 30_000);
+    const d = cache.get(name);
+    return d ? healthOf(d) : { kind: 'missing' };
+  }
+
+  /** Stops every watch. */
+  stop(): void {
+    for (const cache of this.caches.values()) cache.stop();
+    this.caches.clear();
+  }
+}
+
+/** A Deployment's health from its own status: the controller's Available condition. */
+export function healthOf(d: V1Deployment): ServiceHealthState {
+  const at = (t: Date | string | undefined) => (t === undefined ? NaN : new Date(t).getTime());
+  const name = deploymentName(d);
+  if (d.metadata?.deletionTimestamp) {
+    return {
+      kind: 'unavailable',
+      since: at(d.metadata.deletionTimestamp),
+      reason: `${name} is being deleted`,
+    };
+  }
+  const available = d.status?.conditions?.find((c) => c.type === 'Available');
+  if (available?.status === 'True') return { kind: 'available' };
+  const since = available ? at(available.lastTransitionTime) : at(d.metadata?.creationTimestamp);
+  const counts = `${d.status?.availableReplicas ?? 0}/${d.spec?.replicas ?? 1} available`;
+  const why = available
+    ? `${available.reason ?? 'Unavailable'}${available.message ? `: ${available.message}` : ''}`
+    : 'no Available condition yet';
+  return {
+    kind: 'unavailable',
+    since: Number.isNaN(since) ? Date.now() : since,
+    reason: `${name}: ${why} (${counts})`,
+  };
+}
+
+class DeploymentCache {
+  private readonly informer: ListWatch<V1Deployment>;
+  private readonly open = new Set<AbortController>();
+  private readonly waiters = new Set<() => void>();
+  private listed = false;
+  private stopped = false;
+  private refusal: Error | undefined;
+  private problem: string | undefined;
+  private delayMs: number;
+  private connectedAt = 0;
+  private refusedSince: number | undefined;
+  private retry: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly kube: KubeClients,
+    private readonly namespace: string,
+    private readonly options: ServiceHealthOptions,
+  ) {
+    this.delayMs = options.initialBackoffMs ?? 500;
+    const list = async () => {
+      const deployments = await appsApi(kube).listNamespacedDeployment({
+        namespace,
+        labelSelector: MANAGED_BY_SELECTOR,
+      });
+      // ListWatch fills its cache from the list right after this resolves, in the same job: answer after it.
+      setImmediate(() => this.synced_());
+      return deployments;
+    };
+    this.informer = new ListWatch<V1Deployment>(
+      `/apis/apps/v1/namespaces/${namespace}/deployments`,
+      this.ownWatch(),
+      list,
+      false,
+      MANAGED_BY_SELECTOR,
+    );
+    const seen = () => (this.refusedSince = undefined);
+    this.informer.on(ADD, seen);
+    this.informer.on(UPDATE, seen);
+    this.informer.on(DELETE, seen);
+    this.informer.on(CONNECT, () => (this.connectedAt = Date.now()));
+    this.informer.on(ERROR, (err: unknown) => this.failed(err));
+    void this.informer.start();
+  }
+
+  get(name: string): V1Deployment | undefined {
+    return this.informer.get(name, this.namespace);
+  }
+
+  /** Resolves once the namespace has been listed; throws its refusal, or after `timeoutMs` the last problem. */
+  async synced(timeoutMs: number): Promise<void> {
+    if (this.refusal) throw this.refusal;
+    if (this.listed) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.waiters.add(done);
+    });
+    const refusal = this.refusal as Error | undefined; // set meanwhile, by failed()
+    if (refusal) throw refusal;
+    if (!this.listed) {
+      throw new Error(
+        `deployments in ${this.namespace} not listed within ${formatDuration(timeoutMs)}` +
+          (this.problem ? `: ${this.problem}` : ''),
+      );
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    void this.informer.stop();
+    for (const request of this.open) request.abort();
+    this.open.clear();
+    this.wake();
+  }
+
+  private synced_(): void {
+    this.listed = true;
+    this.refusal = undefined;
+    this.problem = undefined;
+    this.wake();
+  }
+
+  private wake(): void {
+    for (const waiter of this.waiters) waiter();
+    this.waiters.clear();
+  }
+
+  /**
+   * ListWatch stops at an error: it is started again after a backoff (exponential, capped; never a hot loop).
+   * A refusal (403) is final when the API server says it is ready, or, when it will not say, once every try has
+   * been refused for 5 s (a starting API server refuses until its authorizer has synced); the watch keeps
+   * trying at the longest backoff, so a fixed Role is picked up, and `health` throws the refusal meanwhile.
+   */
+  private failed(err: unknown): void {
+    if (this.stopped) return;
+    const healthy = Date.now() - this.connectedAt >= HEALTHY_MS;
+    if (healthy) this.delayMs = this.options.initialBackoffMs ?? 500;
+    this.problem = serverMessage(err);
+    if (statusCode(err) !== 403) {
+      this.refusedSince = undefined;
+      return this.again();
+    }
+    if (healthy || this.refusedSince === undefined) this.refusedSince = Date.now();
+    const since = this.refusedSince;
+    void this.kube.ready().then((ready) => {
+      if (this.stopped) return;
+      if (ready === true || (ready === undefined && Date.now() - since >= REFUSAL_MS)) {
+        this.refusal = forbidden(`list/watch deployments.apps in ${this.namespace}: ${this.problem}`);
+        this.delayMs = this.options.maxBackoffMs ?? 30_000;
+        this.wake();
+      }
+      this.again();
+    });
+  }
+
+  private again(): void {
+    const delay = this.delayMs;
+    this.delayMs = Math.min(delay * 2, this.options.maxBackoffMs ?? 30_000);
+    this.options.log?.(
+      `watch of deployments in ${this.namespace} failed (${this.problem}); retrying in ${formatDuration(delay)}`,
+    );
+    this.retry = setTimeout(() => !this.stopped && void this.informer.start(), delay);
+  }
+
+  /** The client's Watch, owned: nothing opened once stopped, every open request aborted on stop. */
+  private ownWatch(): Watch {
+    const watch = async (
+      path: string,
+      query: Record<string, string | number | boolean | undefined>,
+      callback: (phase: string, obj: unknown, watchObj?: unknown) => void,
+      done: (err: unknown) => void,
+    ): Promise<AbortController> => {
+      if (this.stopped) {
+        const aborted = new AbortController();
+        aborted.abort();
+        return aborted;
+      }
+      const call: { request?: AbortController; ended?: boolean } = {};
+      call.request = await this.kube.watch.watch(path, query, callback, (err: unknown) => {
+        call.ended = true;
+        if (call.request) this.open.delete(call.request);
+        if (!this.stopped) done(err);
+      });
+      if (this.stopped) call.request.abort();
+      else if (!call.ended) this.open.add(call.request);
+      return call.request;
+    };
+    return { config: this.kube.config, watch };
+  }
+}
+
+export type KeeperReport =
+  | { kind: 'ok'; unavailableSince?: number }
+  | { kind: 'recreated'; reason: string }
+  | { kind: 'unavailable'; since: number; reason: string };
+
+/** What a supervision poll asks about its app's service: keeps it there, and says when it is down too long. */
+export class ServiceKeeper {
+  constructor(
+    private readonly kube: () => KubeClients,
+    private readonly health: ServiceHealth,
+  ) {}
+
+  /**
+   * Missing (confirmed by one GET, the cache may lag a fresh apply): applied again, `recreated`. Unavailable for
+   * longer than `unavailableTimeoutMs`: `unavailable`, with the judge's reason from the Deployment's pods (listed
+   * only then). Otherwise `ok`, with since when it is unavailable if it is.
+   */
+  async check(objects: ServiceObjects, unavailableTimeoutMs: number): Promise<KeeperReport> {
+    const { namespace, name } = objects;
+    const state = await this.health.health(namespace, name);
+    if (state.kind === 'available') return { kind: 'ok' };
+    const kube = this.kube();
+    if (state.kind === 'missing' && !(await readDeployment(kube, namespace, name))) {
+      await applyService(kube, objects);
+      return { kind: 'recreated', reason: `Deployment ${namespace}/${name} was missing; applied it again` };
+    }
+    if (state.kind === 'missing') return { kind: 'ok' };
+    const now = Date.now();
+    if (now - state.since < unavailableTimeoutMs) return { kind: 'ok', unavailableSince: state.since };
+    const view = await readRollout(kube, namespace, name, objects.selector);
+    const reason = view ? explainRollout(view, now) : `Deployment ${namespace}/${name} is gone`;
+    return {
+      kind: 'unavailable',
+      since: state.since,
+      reason: `unavailable for ${formatDuration(Math.floor((now - state.since) / 1000) * 1000)}: ${reason}`,
+    };
+  }
+}
