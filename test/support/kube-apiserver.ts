@@ -1,16 +1,23 @@
 /**
  * A real kube-apiserver v1.34.2 with its own etcd v3.6.4, on 127.0.0.1 only, for the real-Kubernetes test tier
- * (binaries from scripts/ensure-kube.sh). What a cluster would set up and this does by hand, since no
+ * (binaries from scripts/ensure-kube.sh). What a cluster would set up and this does by hand, since by default no
  * controller-manager runs: its own CA and serving certificate; bearer tokens for an admin (system:masters)
  * and for the `kappa-worker` ServiceAccount user, whose rights come only from config/kubernetes/rbac.yaml
  * applied as written (its namespace swapped for the test's); the test namespace with its `default`
  * ServiceAccount. Authorization is RBAC alone, admission the server's defaults (ServiceAccount included).
  *
- * No scheduler, controllers or kubelet run: pods stay unscheduled unless a test kubelet binds them
- * (test/support/test-kubelet.ts). Stopping does not wait for the server's ~60 s watch drain: SIGKILL after a
- * short SIGTERM grace, then the data directory is removed. `restart()` kills the API server alone and starts it
- * again on the same port and etcd (what a client sees of a control-plane restart). `extraWorkers` adds worker
- * identities with other rules than rbac.yaml's (an RBAC variant: a Role without `watch`).
+ * No scheduler or kubelet runs: pods stay unscheduled unless a test kubelet binds them
+ * (test/support/test-kubelet.ts). No controllers run either unless `controllerManager` asks for a real
+ * kube-controller-manager (opt-in: it costs about a second to start and some CPU while it runs): no serving
+ * port, the admin's kubeconfig (TLS to the loopback server), only the controllers a test needs (DEFAULT_CONTROLLERS
+ * or the test's list), the API server's service-account signing key. A Deployment then really makes its
+ * ReplicaSets and Pods, rolls out and reports Available / Progressing, and deleting it cascades; it keeps running
+ * through `restart()`, reconnecting as a real one does.
+ *
+ * Stopping does not wait for the server's ~60 s watch drain: SIGKILL after a short SIGTERM grace, then the data
+ * directory is removed. `restart()` kills the API server alone and starts it again on the same port and etcd
+ * (what a client sees of a control-plane restart). `extraWorkers` adds worker identities with other rules than
+ * rbac.yaml's (an RBAC variant: a Role without `watch`).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -44,7 +51,28 @@ export interface KubeApiServerOptions {
    * only `rules` in the namespace; their kubeconfigs are in `kubeconfigs`.
    */
   extraWorkers?: { name: string; rules: V1PolicyRule[] }[];
+  /**
+   * Also run a real kube-controller-manager against this API server: `true` for the default controllers
+   * (DEFAULT_CONTROLLERS), or the `--controllers` list to run. Resolves only once its controllers have synced
+   * (seen by the serviceaccount controller's `default` ServiceAccount in kube-system, when that controller runs).
+   */
+  controllerManager?: boolean | { controllers: string[] };
 }
+
+/**
+ * What Deployments need (deployment, replicaset), what a namespace gets in a cluster (serviceaccount, and
+ * serviceaccount-token for legacy token Secrets), cascading deletion (garbagecollector; namespace for namespace
+ * deletion), and a Service's EndpointSlices of the ready pods (endpointslice).
+ */
+export const DEFAULT_CONTROLLERS = [
+  'deployment',
+  'replicaset',
+  'serviceaccount',
+  'serviceaccount-token',
+  'namespace',
+  'garbagecollector',
+  'endpointslice',
+];
 
 export interface KubeApiServer {
   /** https://127.0.0.1:PORT */
@@ -62,10 +90,14 @@ export interface KubeApiServer {
   adminCore: CoreV1Api;
   /** CA, serving certificate and key (PEM), also good for a test kubelet's HTTPS endpoint (SAN 127.0.0.1). */
   tls: { ca: string; cert: string; key: string };
-  /** Where the API server and etcd write their output. */
+  /** Where the API server, etcd and the controller manager write their output (`<name>.log`). */
   logDir: string;
+  /** The controllers kube-controller-manager runs; empty when it does not run. */
+  controllers: string[];
   /** Milliseconds from spawning etcd to the API server's /readyz answering ok. */
   startupMs: number;
+  /** Milliseconds from spawning kube-controller-manager to its controllers having synced (0 when it does not run). */
+  controllerManagerMs: number;
   /** A GET as the admin, past the typed client (e.g. `/metrics`). */
   adminGet(path: string): Promise<{ status: number; body: string }>;
   /** Kills the API server (SIGKILL) and starts it again on the same port and etcd; resolves once ready. */
@@ -140,6 +172,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     stopped = true;
     // The API server drains open watches for about a minute on SIGTERM: tests do not wait for that.
     await restarting.catch(() => undefined);
+    if (controllerManager) await stopChild(controllerManager, 2_000);
     await stopChild(apiserver, 1_000);
     await stopChild(etcd, 3_000);
     process.removeListener('exit', killAll);
@@ -174,6 +207,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     '--profiling=false',
   ];
   let apiserver = spawnLogged('kube-apiserver', apiserverArgs);
+  let controllerManager: ChildProcess | undefined;
   let restarting: Promise<void> = Promise.resolve();
   const url = `https://127.0.0.1:${port}`;
   try {
@@ -228,6 +262,45 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     throw err;
   }
 
+  const option = options.controllerManager ?? false;
+  const controllers = option === false ? [] : option === true ? [...DEFAULT_CONTROLLERS] : option.controllers;
+  let controllerManagerMs = 0;
+  if (controllers.length > 0) {
+    const spawned = Date.now();
+    // Started after the setup above, so its serviceaccount controller finds the test namespace's `default`
+    // ServiceAccount made already instead of racing to make it.
+    controllerManager = spawnLogged('kube-controller-manager', [
+      `--kubeconfig=${adminKubeconfigPath}`,
+      // Port 0: no HTTPS endpoint at all (nothing here asks it for /healthz or /metrics), so nothing listens.
+      '--bind-address=127.0.0.1',
+      '--secure-port=0',
+      `--controllers=${controllers.join(',')}`,
+      `--service-account-private-key-file=${join(dir, 'sa.key')}`,
+      `--root-ca-file=${join(dir, 'ca.crt')}`,
+      '--leader-elect=false',
+      '--use-service-account-credentials=false',
+      '--profiling=false',
+    ]);
+    try {
+      if (controllers.includes('serviceaccount')) {
+        await ready(
+          'kube-controller-manager',
+          () =>
+            adminCore.readNamespacedServiceAccount({ name: 'default', namespace: 'kube-system' }).then(
+              () => true,
+              () => false,
+            ),
+          controllerManager,
+          join(dir, 'kube-controller-manager.log'),
+        );
+      }
+      controllerManagerMs = Date.now() - spawned;
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+  }
+
   return {
     url,
     namespace,
@@ -239,7 +312,9 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     adminCore,
     tls,
     logDir: dir,
+    controllers,
     startupMs,
+    controllerManagerMs,
     adminGet: (path) => httpsGet(`${url}${path}`, tls.ca, adminToken),
     restart: () => {
       restarting = (async () => {
