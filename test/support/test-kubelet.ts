@@ -17,11 +17,46 @@
  * `Unschedulable`, the scheduler's message. Pods are found by listing every `pollMs`, not by a watch; the kubelet
  * acts with the admin's rights (no Node authorizer here). API calls that fail for want of a connection (the API
  * server restarting) are retried for 30 s.
+ *
+ * Server pods. A pod whose restartPolicy is Always (every pod of a ReplicaSet, so of a Deployment; Kappa's own
+ * step pods say Never) is a long-running server: bound like the others, then run container by container as a
+ * real kubelet does, until it is deleted. What each container does is chosen by its image, exactly as written in
+ * the pod spec: `images` in the options or `image(name, behaviour)` later (read at each container start, so a
+ * test can "fix" an image); an image not listed is `{ kind: 'ready' }`.
+ *   - `ready`: running at once; Ready when its readiness probe first passes, `afterMs` after the start
+ *     (default 300). A container without a readinessProbe is ready as soon as it runs, as with a real kubelet.
+ *   - `never-ready`: running, but its readiness probe never passes: ready=false, pod Ready=False
+ *     ContainersNotReady (a container without a probe would be ready: give it one).
+ *   - `pull-error`: waiting ErrImagePull (the runtime's error as the message), then ImagePullBackOff
+ *     (`Back-off pulling image "IMAGE": ErrImagePull: <error>`) for the back-off, again and again; phase Pending.
+ *   - `crash-loop`: runs `runMs`, exits `exitCode` (terminated, reason Error), is restarted at once the first
+ *     time, then waits in CrashLoopBackOff (`back-off 10s restarting failed container=C pod=P_NS(UID)`,
+ *     lastState the exit, restartCount counting) for the kubelet's back-off, and runs again; phase Running.
+ * The status is what generateAPIPodStatus writes (kubelet 1.34): ContainerCreating (PodInitializing with init
+ * containers) first; conditions PodReadyToStartContainers, Initialized, Ready, ContainersReady, PodScheduled with
+ * their reasons and messages, each with its own lastTransitionTime (the deployment controller counts a pod
+ * available from its Ready transition) and observedGeneration; container statuses sorted by name with a
+ * containerd containerID, the image as containerd reports it (docker.io/library/…:latest) and an imageID; a pod IP
+ * of its own from 10.244.0.0/24 (an EndpointSlice refuses loopback addresses). Back-offs are compressed: 10 s of
+ * the kubelet's (doubling to 5 min) last `backOffMs` here, while messages name the real durations. Regular init
+ * containers complete at once (or are stuck in a pull error); native sidecars start before the main containers.
+ * `/containerLogs` serves each run of a container apart: the current (or, when waiting to restart, the last) one,
+ * `previous=true` the one before, and for a container that never ran the kubelet's 400 (`container "C" in pod
+ * "P" is waiting to start: …`). Logs are the behaviour's `log` lines at each start, and whatever `print()` adds.
  */
 import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { CoreV1Api, type KubeConfig, type V1ContainerStatus, type V1Pod } from '@kubernetes/client-node';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  CoreV1Api,
+  type KubeConfig,
+  type V1Container,
+  type V1ContainerStatus,
+  type V1Pod,
+  type V1PodCondition,
+  type V1PodStatus,
+} from '@kubernetes/client-node';
 
 export interface ContainerScript {
   /** What the container prints when it starts (served by /containerLogs before it is reported running). */
@@ -47,6 +82,13 @@ export interface PodScript {
   deletion?: { delayMs: number } | 'never';
 }
 
+/** How a container of a server pod behaves (see the header), chosen by its image. */
+export type ServerBehaviour =
+  | { kind: 'ready'; afterMs?: number; log?: string[] }
+  | { kind: 'never-ready'; log?: string[] }
+  | { kind: 'pull-error'; message?: string }
+  | { kind: 'crash-loop'; exitCode?: number; runMs?: number; log?: string[] };
+
 export interface TestKubeletOptions {
   admin: KubeConfig;
   namespace: string;
@@ -55,6 +97,10 @@ export interface TestKubeletOptions {
   /** Pause between status writes, so watchers see each step. */
   stepMs?: number;
   pollMs?: number;
+  /** Server containers' behaviours by image, as written in the pod spec; others are `{ kind: 'ready' }`. */
+  images?: Record<string, ServerBehaviour>;
+  /** What the kubelet's 10 s back-off (image pulls, crash loops) lasts here, in ms; it doubles up to 30 times this. */
+  backOffMs?: number;
 }
 
 /** What the default scheduler says when the only node is not ready. */
@@ -72,6 +118,16 @@ interface ContainerLog {
   lines: LogLine[];
   ended: boolean;
   followers: Set<{ res: ServerResponse; timestamps: boolean }>;
+}
+
+/** A server pod's container: its spec, the status the kubelet reports, and the log of each of its runs. */
+interface ServerContainer {
+  spec: V1Container;
+  status: V1ContainerStatus;
+  /** Log of each run, by restartCount. */
+  runs: ContainerLog[];
+  /** The run the status's `lastState.terminated` is, if any. */
+  lastRun?: number;
 }
 
 export class TestKubelet {
@@ -92,6 +148,10 @@ export class TestKubelet {
   /** The pods this kubelet ran, by name, in the order it bound them (one entry per pod object). */
   readonly ran: string[] = [];
   private readonly logs = new Map<string, ContainerLog>();
+  /** Server pods' containers, by `NS/POD/CONTAINER`. */
+  private readonly serverContainers = new Map<string, { pod: string; container: ServerContainer }>();
+  private readonly images: Map<string, ServerBehaviour>;
+  private podIPs = 0;
   private readonly handled = new Set<string>();
   private readonly deleting = new Map<string, number>();
   private readonly refused = new Set<string>();
@@ -109,6 +169,12 @@ export class TestKubelet {
   constructor(private readonly options: TestKubeletOptions) {
     this.nodeName = options.nodeName ?? 'kappa-test-node';
     this.core = options.admin.makeApiClient(CoreV1Api);
+    this.images = new Map(Object.entries(options.images ?? {}));
+  }
+
+  /** How server containers of `image` behave from their next start on. */
+  image(image: string, behaviour: ServerBehaviour): void {
+    this.images.set(image, behaviour);
   }
 
   /** What the containers of pod `name` print and how they exit; containers not named exit 0 silently. */
@@ -163,7 +229,17 @@ export class TestKubelet {
       const key = `${match[1]}/${match[2]}/${match[3]}`;
       this.logRequests.push(key);
       this.logQueries.push(url.search);
-      const log = this.logs.get(key);
+      let log = this.logs.get(key);
+      const server = this.serverContainers.get(key);
+      if (server) {
+        const found = serverLog(server.pod, server.container, url.searchParams.get('previous') === 'true');
+        // What the kubelet's log endpoint answers when it cannot pick a container run to read.
+        if (typeof found === 'string') {
+          res.writeHead(400, { 'content-type': 'text/plain' }).end(found);
+          return;
+        }
+        log = found;
+      }
       if (log === undefined) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end(`container ${key} not found`);
         return;
@@ -252,7 +328,9 @@ export class TestKubelet {
             continue;
           }
           this.handled.add(uid);
-          const run = this.runPod(pod).catch((err: unknown) => {
+          const run = (
+            pod.spec?.restartPolicy === 'Always' ? this.runServerPod(pod) : this.runPod(pod)
+          ).catch((err: unknown) => {
             this.errors.push(`${name}: ${(err as Error).message}`);
           });
           this.running.add(run);
@@ -480,6 +558,240 @@ export class TestKubelet {
     await write();
   }
 
+  /** A server pod (restartPolicy Always), run as the header says until it is deleted. */
+  private async runServerPod(pod: V1Pod): Promise<void> {
+    const { namespace } = this.options;
+    const name = pod.metadata!.name!;
+    const uid = pod.metadata!.uid!;
+    const spec = pod.spec!;
+    const stepMs = this.options.stepMs ?? 100;
+    this.ran.push(name);
+    const deleted = () => this.stopped || this.deleting.has(uid);
+    /** Waits `ms`, or less once the pod is being deleted. */
+    const pause = async (ms: number) => {
+      const end = Date.now() + ms;
+      while (!deleted() && Date.now() < end) await sleep(Math.min(50, end - Date.now()));
+    };
+    const untilDeleted = () => pause(Infinity);
+    const initContainers = spec.initContainers ?? [];
+    const sidecars = initContainers.filter((c) => c.restartPolicy === 'Always');
+    const builds = initContainers.filter((c) => c.restartPolicy !== 'Always');
+    // Before any container is created the kubelet reports each as waiting, PodInitializing when there are init
+    // containers (convertToAPIContainerStatuses' default state).
+    const created = initContainers.length > 0 ? 'PodInitializing' : 'ContainerCreating';
+    const containers = new Map<string, ServerContainer>();
+    for (const c of [...initContainers, ...spec.containers]) {
+      const container: ServerContainer = {
+        spec: c,
+        status: {
+          name: c.name,
+          image: c.image ?? '',
+          imageID: '',
+          ready: false,
+          restartCount: 0,
+          started: false,
+          state: { waiting: { reason: created } },
+        },
+        runs: [],
+      };
+      containers.set(c.name, container);
+      this.serverContainers.set(`${namespace}/${name}/${c.name}`, { pod: name, container });
+    }
+    const pod$ = {
+      sandbox: false,
+      podIP: `10.244.0.${2 + (this.podIPs++ % 250)}`,
+      startedAt: new Date(),
+      transitions: new Map<string, { status: string; at: Date }>(),
+    };
+
+    // Status writes go one at a time, each with the state as it is when it goes out; a write asked for while one
+    // is queued already is that one.
+    let chain = Promise.resolve();
+    let queued = false;
+    const write = () => {
+      if (!queued) {
+        queued = true;
+        chain = chain.then(async () => {
+          queued = false;
+          if (deleted()) return;
+          await this.writeStatus(name, (status) => fillServerStatus(pod, status, containers, pod$)).catch(
+            (err: unknown) => void this.errors.push(`${name}: status: ${(err as Error).message}`),
+          );
+        });
+      }
+      return chain;
+    };
+    const set = (c: ServerContainer, change: Partial<V1ContainerStatus>) => Object.assign(c.status, change);
+    const backOff = (n: number) => {
+      const base = this.options.backOffMs ?? 400;
+      return { ms: Math.min(base * 2 ** n, base * 30), real: goDuration(Math.min(10 * 2 ** n, 300)) };
+    };
+
+    /** The image cannot be pulled: ErrImagePull, ImagePullBackOff for the back-off, again; false once it can. */
+    const pullFails = async (c: ServerContainer): Promise<boolean> => {
+      for (let attempt = 0; ; attempt++) {
+        const behaviour = this.behaviourOf(c.spec.image);
+        if (behaviour.kind !== 'pull-error') return false;
+        const image = c.spec.image ?? '';
+        const ref = containerdImage(image);
+        const error =
+          behaviour.message ??
+          `rpc error: code = NotFound desc = failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": ${ref}: not found`;
+        set(c, { state: { waiting: { reason: 'ErrImagePull', message: error } } });
+        await write();
+        await pause(stepMs);
+        if (deleted()) return true;
+        const requested = /[:@][^/]*$/.test(image) ? image : `${image}:latest`;
+        set(c, {
+          state: {
+            waiting: {
+              reason: 'ImagePullBackOff',
+              message: `Back-off pulling image "${requested}": ErrImagePull: ${error}`,
+            },
+          },
+        });
+        await write();
+        await pause(backOff(attempt).ms);
+        if (deleted()) return true;
+      }
+    };
+
+    /** One run of a container: running, its log begun, ready at once unless a readiness probe must pass first. */
+    const startRun = (c: ServerContainer, behaviour: ServerBehaviour) => {
+      const run = c.runs.length;
+      const log: ContainerLog = { lines: [], ended: false, followers: new Set() };
+      c.runs.push(log);
+      const key = `${namespace}/${name}/${c.spec.name}`;
+      this.logs.set(key, log);
+      if (behaviour.kind !== 'pull-error') this.append(key, behaviour.log ?? []);
+      const ref = containerdImage(c.spec.image ?? '');
+      const startedAt = new Date();
+      const containerID = `containerd://${randomBytes(32).toString('hex')}`;
+      set(c, {
+        containerID,
+        image: ref,
+        imageID: `${ref.replace(/:[^:/]*$/, '')}@sha256:${createHash('sha256').update(ref).digest('hex')}`,
+        restartCount: run,
+        started: true,
+        ready: c.spec.readinessProbe === undefined,
+        state: { running: { startedAt } },
+        // Server containers report what they run with (in-place resize is on by default since 1.33).
+        ...(c.spec.resources
+          ? { resources: c.spec.resources, allocatedResources: c.spec.resources.requests }
+          : {}),
+        ...(c.spec.volumeMounts
+          ? {
+              volumeMounts: c.spec.volumeMounts.map((m) => ({
+                name: m.name,
+                mountPath: m.mountPath,
+                readOnly: m.readOnly ?? false,
+                ...(m.readOnly ? { recursiveReadOnly: 'Disabled' } : {}),
+              })),
+            }
+          : {}),
+      });
+      return { run, startedAt, containerID, log };
+    };
+
+    /** A restartable container (sidecar or main) for as long as the pod lives. */
+    const serve = async (c: ServerContainer) => {
+      for (;;) {
+        if (deleted() || (await pullFails(c))) return;
+        const behaviour = this.behaviourOf(c.spec.image);
+        if (behaviour.kind === 'pull-error') continue; // made unpullable just now
+        const { run, startedAt, containerID, log } = startRun(c, behaviour);
+        await write();
+        if (behaviour.kind === 'ready') {
+          if (!c.status.ready) {
+            await pause(behaviour.afterMs ?? 300);
+            if (deleted()) return;
+            set(c, { ready: true });
+            await write();
+          }
+          return untilDeleted();
+        }
+        if (behaviour.kind !== 'crash-loop') return untilDeleted();
+        await pause(behaviour.runMs ?? 200);
+        if (deleted()) return;
+        const exitCode = behaviour.exitCode ?? 1;
+        this.endLog(log);
+        const exit = {
+          terminated: {
+            exitCode,
+            reason: exitCode === 0 ? 'Completed' : 'Error',
+            startedAt,
+            finishedAt: new Date(),
+            containerID,
+          },
+        };
+        set(c, { ready: false, started: false, state: exit });
+        await write();
+        // The first exit restarts at once (no back-off yet); later ones wait in CrashLoopBackOff, doubling.
+        if (run === 0) {
+          await pause(stepMs);
+          c.lastRun = run;
+          set(c, { lastState: exit });
+          continue;
+        }
+        const wait = backOff(run - 1);
+        c.lastRun = run;
+        set(c, {
+          lastState: exit,
+          state: {
+            waiting: {
+              reason: 'CrashLoopBackOff',
+              message: `back-off ${wait.real} restarting failed container=${c.spec.name} pod=${name}_${namespace}(${uid})`,
+            },
+          },
+        });
+        await write();
+        await pause(wait.ms);
+      }
+    };
+
+    await this.retrying(() =>
+      this.core.createNamespacedPodBinding({
+        name,
+        namespace,
+        body: { metadata: { name }, target: { apiVersion: 'v1', kind: 'Node', name: this.nodeName } },
+      }),
+    );
+    await write();
+    await pause(stepMs);
+    pod$.sandbox = true;
+    await write();
+    for (const b of builds) {
+      const c = containers.get(b.name)!;
+      if (await pullFails(c)) return;
+      const { startedAt, containerID, log } = startRun(c, this.behaviourOf(b.image));
+      set(c, { ready: false });
+      await write();
+      await pause(stepMs);
+      this.endLog(log);
+      const finishedAt = new Date();
+      set(c, {
+        ready: true,
+        started: false,
+        state: { terminated: { exitCode: 0, reason: 'Completed', startedAt, finishedAt, containerID } },
+      });
+      await write();
+    }
+    const serving: Promise<void>[] = [];
+    // Each native sidecar has started before the next container starts.
+    for (const s of sidecars) {
+      const c = containers.get(s.name)!;
+      serving.push(serve(c));
+      while (!deleted() && !c.status.started) await sleep(20);
+    }
+    serving.push(...spec.containers.map((c) => serve(containers.get(c.name)!)));
+    await Promise.all(serving);
+    await chain;
+  }
+
+  private behaviourOf(image: string | undefined): ServerBehaviour {
+    return this.images.get(image ?? '') ?? { kind: 'ready' };
+  }
+
   private async writeStatus(
     name: string,
     change: (status: NonNullable<V1Pod['status']>) => void,
@@ -542,4 +854,170 @@ export function logStamp(): { at: string; ms: number } {
 /** A log line as /containerLogs serves it, with or without its timestamp (`timestamps=true`). */
 export function formatLogLine(line: LogLine, timestamps: boolean): string {
   return timestamps ? `${line.at} ${line.text}\n` : `${line.text}\n`;
+}
+
+/** A server pod's own facts beside its containers: sandbox made, its IP, start, and when each condition last changed. */
+interface ServerPodState {
+  sandbox: boolean;
+  podIP: string;
+  startedAt: Date;
+  transitions: Map<string, { status: string; at: Date }>;
+}
+
+/** The conditions the kubelet owns (it keeps the others, e.g. readiness gates' and DisruptionTarget). */
+const KUBELET_CONDITIONS = new Set([
+  'PodReadyToStartContainers',
+  'Initialized',
+  'Ready',
+  'ContainersReady',
+  'PodScheduled',
+]);
+
+/** A server pod's status as generateAPIPodStatus makes it (phase as getPhase, conditions as status/generate.go). */
+function fillServerStatus(
+  pod: V1Pod,
+  status: V1PodStatus,
+  containers: Map<string, ServerContainer>,
+  state: ServerPodState,
+): void {
+  const spec = pod.spec!;
+  const generation = pod.metadata?.generation;
+  const of = (c: V1Container) => containers.get(c.name)!.status;
+  const inits = spec.initContainers ?? [];
+  const sidecars = inits.filter((c) => c.restartPolicy === 'Always');
+  const builds = inits.filter((c) => c.restartPolicy !== 'Always');
+  let [waiting, running, stopped] = [0, 0, 0];
+  for (const c of sidecars) {
+    const s = of(c);
+    if (s.state?.running) running++;
+    else if (s.state?.waiting && !s.lastState?.terminated) waiting++;
+  }
+  for (const c of spec.containers) {
+    const s = of(c);
+    if (s.state?.running) running++;
+    else if (s.state?.terminated || s.lastState?.terminated) stopped++;
+    else waiting++;
+  }
+  const mainStarted = spec.containers.some((c) => {
+    const s = of(c);
+    return Boolean(s.state?.running ?? s.state?.terminated ?? s.lastState?.terminated);
+  });
+  const buildsPending = builds.some((c) => of(c).state?.terminated?.exitCode !== 0);
+  // restartPolicy Always: containers that exited are being restarted, so the pod is still Running.
+  status.phase =
+    (buildsPending && !mainStarted) || waiting > 0
+      ? 'Pending'
+      : running + stopped > 0
+        ? 'Running'
+        : 'Pending';
+
+  const list = (names: string[]) => `[${names.join(' ')}]`; // Go's %s of a []string
+  const condition = (type: string, ok: boolean, reason?: string, message?: string): V1PodCondition => {
+    const value = ok ? 'True' : 'False';
+    // Unchanged, a condition keeps its time, also one written before the kubelet's first (the binding's
+    // PodScheduled), as the status manager's updateLastTransitionTime does.
+    const written = status.conditions?.find((c) => c.type === type);
+    const previous =
+      state.transitions.get(type) ??
+      (written?.lastTransitionTime ? { status: written.status, at: written.lastTransitionTime } : undefined);
+    const at = previous?.status === value ? previous.at : new Date();
+    state.transitions.set(type, { status: value, at });
+    return {
+      type,
+      status: value,
+      lastTransitionTime: at,
+      ...(generation === undefined ? {} : { observedGeneration: generation }),
+      ...(reason ? { reason } : {}),
+      ...(message ? { message } : {}),
+    };
+  };
+  const kept = (status.conditions ?? []).filter((c) => !KUBELET_CONDITIONS.has(c.type));
+  const incomplete = inits
+    .filter((c) => (c.restartPolicy === 'Always' ? !of(c).started : !of(c).ready))
+    .map((c) => c.name);
+  const initialized = mainStarted || incomplete.length === 0;
+  const unready = [...sidecars, ...spec.containers].filter((c) => !of(c).ready).map((c) => c.name);
+  const gates = (spec.readinessGates ?? []).flatMap((g) => {
+    const c = kept.find((k) => k.type === g.conditionType);
+    if (!c) return [`corresponding condition of pod readiness gate "${g.conditionType}" does not exist.`];
+    return c.status === 'True'
+      ? []
+      : [`the status of pod readiness gate "${g.conditionType}" is not "True", but ${c.status}`];
+  });
+  const notReady = `containers with unready status: ${list(unready)}`;
+  status.conditions = [
+    ...kept,
+    condition('PodReadyToStartContainers', state.sandbox),
+    initialized
+      ? condition('Initialized', true)
+      : condition(
+          'Initialized',
+          false,
+          'ContainersNotInitialized',
+          `containers with incomplete status: ${list(incomplete)}`,
+        ),
+    unready.length > 0
+      ? condition('Ready', false, 'ContainersNotReady', notReady)
+      : gates.length > 0
+        ? condition('Ready', false, 'ReadinessGatesNotReady', gates.join(', '))
+        : condition('Ready', true),
+    unready.length > 0
+      ? condition('ContainersReady', false, 'ContainersNotReady', notReady)
+      : condition('ContainersReady', true),
+    condition('PodScheduled', true),
+  ];
+  if (generation !== undefined) status.observedGeneration = generation;
+  status.hostIP = '127.0.0.1';
+  status.hostIPs = [{ ip: '127.0.0.1' }];
+  // The pod has an IP once its sandbox (network namespace) exists.
+  if (state.sandbox) {
+    status.podIP = state.podIP;
+    status.podIPs = [{ ip: state.podIP }];
+  }
+  status.startTime = state.startedAt;
+  if (inits.length > 0) status.initContainerStatuses = inits.map((c) => ({ ...of(c) }));
+  // The kubelet sorts the regular containers' statuses by name (SortedContainerStatuses).
+  status.containerStatuses = spec.containers
+    .map((c) => ({ ...of(c) }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * The run of a server container whose log the kubelet serves, or its error (validateContainerLogStatus): `previous`
+ * is the last exited run; otherwise the current run, or when waiting to restart the last exited one.
+ */
+function serverLog(pod: string, c: ServerContainer, previous: boolean): ContainerLog | string {
+  const name = c.spec.name;
+  const state = c.status.state;
+  const last = c.lastRun === undefined ? undefined : c.runs[c.lastRun];
+  if (previous) return last ?? `previous terminated container "${name}" in pod "${pod}" not found`;
+  if (state?.running || state?.terminated) return c.runs[c.runs.length - 1]!;
+  if (last) return last;
+  const waiting = `container "${name}" in pod "${pod}" is waiting to start`;
+  const reason = state?.waiting?.reason;
+  switch (reason) {
+    case 'ErrImagePull':
+      return `${waiting}: image can't be pulled`;
+    case 'ImagePullBackOff':
+      return `${waiting}: trying and failing to pull image`;
+    case undefined:
+      return `${waiting} - no logs yet`;
+    default:
+      return `${waiting}: ${reason}`;
+  }
+}
+
+/** An image as containerd names it: Docker Hub's registry and library/ filled in, :latest when untagged. */
+export function containerdImage(image: string): string {
+  const slash = image.indexOf('/');
+  const first = slash < 0 ? '' : image.slice(0, slash);
+  const registry = first.includes('.') || first.includes(':') || first === 'localhost';
+  const full = registry ? image : `docker.io/${slash < 0 ? 'library/' : ''}${image}`;
+  return /[:@][^/]*$/.test(full) ? full : `${full}:latest`;
+}
+
+/** Seconds as Go prints a time.Duration (10s, 1m20s, 5m0s), as in the kubelet's back-off messages. */
+function goDuration(seconds: number): string {
+  const minutes = Math.floor(seconds / 60);
+  return minutes > 0 ? `${minutes}m${seconds % 60}s` : `${seconds}s`;
 }
