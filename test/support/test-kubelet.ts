@@ -1,7 +1,8 @@
 /**
  * A minimal kubelet for the real API server (test/support/kube-apiserver.ts): it registers a Node whose kubelet
  * endpoint is its own HTTPS server on 127.0.0.1, binds the namespace's unscheduled pods to it
- * (`pods/binding`, as the scheduler would), and writes `pods/status` as a kubelet does: native sidecars
+ * (`pods/binding`, as the scheduler would), and writes `pods/status` as a kubelet does; for a pod that runs to
+ * completion (restartPolicy Never, Kappa's step pods; server pods are below): native sidecars
  * running, each build (init) container running then terminated, the main container running then terminated,
  * the phase following. It serves `/containerLogs/NS/POD/CONTAINER` (with `follow`, `timestamps` and `sinceTime`,
  * as a kubelet does), so `pods/log` goes through the API server's own kubelet proxy, and it confirms graceful
