@@ -16,7 +16,7 @@ import { APP_DURATION_LIMITS as LIMITS } from './limits.js';
 /** The most replicas a service step may ask for: a model behind a Spark job, not a fleet. */
 export const MAX_SERVICE_REPLICAS = 50;
 
-const portNumber = z.int().min(1).max(65535);
+const portNumber = z.int().min(1).max(65535, 'expected number <= 65535');
 
 /** The readiness probe's port: the container's `port` unless given. */
 const probePort = portNumber.optional().describe("Default: the service step's `port`.");

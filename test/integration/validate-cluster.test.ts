@@ -28,6 +28,7 @@ const ROOT = join(__dirname, '..', '..');
 const KAPPA = join(ROOT, 'bin', 'kappa');
 const APPS = join(ROOT, 'config', 'apps');
 const ROAMING = join(APPS, 'international-roaming.yaml');
+const MODEL = join(APPS, 'fraud-scoring-model.yaml'); // a service step, then a pod using its address
 const WORKER_CONFIG = join(ROOT, 'config', 'worker.yaml'); // kubernetes: spark-jobs, kappa-submitter
 const WORKER_MANIFEST = join(ROOT, 'config', 'kubernetes', 'worker.yaml');
 const NS = 'spark-jobs';
@@ -92,7 +93,7 @@ function roamingVariant(name: string, pod: Record<string, unknown>): string {
 }
 
 describe('kappa validate --cluster', { concurrency: true }, () => {
-  test('the example apps: every pod accepted by the server (exit 0)', async (t) => {
+  test('the example apps: every pod, Deployment and Service accepted by the server (exit 0)', async (t) => {
     const ran = await kappa(['validate', '--cluster', APPS]);
     t.diagnostic(`\n${ran.stdout}${ran.stderr}`);
     assert.equal(ran.code, 0, ran.stderr);
@@ -100,10 +101,13 @@ describe('kappa validate --cluster', { concurrency: true }, () => {
     const lines = ran.stdout.trimEnd().split('\n');
     assert.deepEqual(lines, [
       `accepted  ${APPS}/clickstream-enrichment.yaml: step build-and-submit: pod ${podOf(`${APPS}/clickstream-enrichment.yaml`).where}`,
+      `accepted  ${MODEL}: step model: deployment ${NS}/fraud-scoring-stream-model`,
+      `accepted  ${MODEL}: step model: service ${NS}/fraud-scoring-stream-model`,
+      `accepted  ${MODEL}: step submit: pod ${podOf(MODEL).where}`,
       `ok        ${APPS}/fraud-scoring.yaml (no pod steps)`,
       `accepted  ${ROAMING}: step build-and-submit: pod ${podOf(ROAMING).where}`,
       `ok        ${APPS}/nightly-billing.yaml (no pod steps)`,
-      `all 2 pods accepted by ${kube.url} (context kappa-worker)`,
+      `all 5 objects (3 pods, 1 deployment, 1 service) accepted by ${kube.url} (context kappa-worker)`,
     ]);
   });
 

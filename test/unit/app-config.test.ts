@@ -353,6 +353,13 @@ const CASES: Case[] = [
     message: /exactly one of: pod, ssh/,
   },
   {
+    name: 'a step reference to no service step',
+    edit: [['command: [echo, hi] }', "command: [echo, '${steps.model.url}'] }"]],
+    path: 'spec.steps[1].ssh.command[1]',
+    at: "'${steps.model.url}'",
+    message: /^\$\{steps\.model\.url\}: no service step "model" before this step$/,
+  },
+  {
     name: 'ssh with command and script',
     edit: [['command: [echo, hi] }', 'command: [echo, hi], script: "echo hi" }']],
     path: 'spec.steps[1].ssh',
