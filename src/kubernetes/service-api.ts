@@ -14,28 +14,16 @@ import { formatDuration } from '../common/duration.js';
 import type { KubeClients } from './clients.js';
 import { kubeError, sleep, statusCode } from './pod-api.js';
 import type { RolloutView } from './service-judge.js';
-
-/** The field manager Kappa applies as (its fields in `managedFields`); the same as the manifest builder's. */
-export const FIELD_MANAGER = 'kappa';
+import { SERVICE_FIELD_MANAGER, type ServiceManifests } from './service-manifest.js';
 
 /**
- * What a model service is on the cluster, as the manifest builder (service-manifest.ts) makes it: names are
- * deterministic, so applying again never makes a second object.
+ * What the calls need of a service's manifests (service-manifest.ts builds them): names are deterministic, so
+ * applying again never makes a second object.
  */
-export interface ServiceObjects {
-  /** Of both objects. */
-  name: string;
-  namespace: string;
-  /** The apps/v1 Deployment, whole, as plain JSON (server-side apply takes exactly its fields). */
-  deployment: object;
-  /** The v1 Service, whole, as plain JSON. */
-  service: object;
-  url: string;
-  host: string;
-  port: number;
-  /** The Deployment's pod selector (matchLabels). */
-  selector: Record<string, string>;
-}
+export type ServiceObjects = Pick<
+  ServiceManifests,
+  'name' | 'namespace' | 'deployment' | 'service' | 'url' | 'host' | 'port' | 'selector'
+>;
 
 const apps = new WeakMap<KubeClients, AppsV1Api>();
 
@@ -63,7 +51,13 @@ export async function applyService(
   objects: ServiceObjects,
 ): Promise<{ deployment: V1Deployment; service: V1Service }> {
   const { namespace, name } = objects;
-  const common = { namespace, name, fieldManager: FIELD_MANAGER, force: true, fieldValidation: 'Strict' };
+  const common = {
+    namespace,
+    name,
+    fieldManager: SERVICE_FIELD_MANAGER,
+    force: true,
+    fieldValidation: 'Strict',
+  };
   let deployment: V1Deployment;
   try {
     deployment = await appsApi(kube).patchNamespacedDeployment(

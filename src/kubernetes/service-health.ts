@@ -1,6 +1,6 @@
 // Model services under supervision: one shared watch of Kappa's Deployments per namespace (the client library's
 // ListWatch, an informer cache: a list, then a watch from its resourceVersion, a re-list on 410 Gone), so the
-// health of any number of services is a map lookup; and the keeper, which each supervision poll asks once.
+// health of any number of services is a map lookup. The keeper (service-keeper.ts) asks it once per poll.
 import {
   ADD,
   CONNECT,
@@ -14,11 +14,12 @@ import {
 import { formatDuration } from '../common/duration.js';
 import type { KubeClients } from './clients.js';
 import { forbidden, serverMessage, statusCode } from './pod-api.js';
-import { appsApi, applyService, readDeployment, readRollout, type ServiceObjects } from './service-api.js';
-import { deploymentName, explainRollout } from './service-judge.js';
+import { appsApi } from './service-api.js';
+import { deploymentName } from './service-judge.js';
+import { MANAGED_BY, ServiceLabel } from './service-manifest.js';
 
-/** The label every object Kappa applies carries (the manifest builder's), and so what the watch selects. */
-export const MANAGED_BY_SELECTOR = 'app.kubernetes.io/managed-by=kappa';
+/** What the watch selects: every object Kappa applies carries this label (service-manifest.ts). */
+export const MANAGED_BY_SELECTOR = `${ServiceLabel.managedBy}=${MANAGED_BY}`;
 
 export type ServiceHealthState =
   { kind: 'available' } | { kind: 'unavailable'; since: number; reason: string } | { kind: 'missing' };
@@ -46,10 +47,10 @@ export class ServiceHealth {
   ) {}
 
   /**
-   * Whether Deployment `name` in `namespace` is there and has minimum availability (its Available condition),
-   * from the cache: no API call once the namespace is listed. Unavailable says since when (the condition's last
-   * transition, or the Deployment's creation) and the controller's reason. Throws while the namespace cannot be
-   * listed (a NotConfigured failure when the worker may not list or watch deployments there).
+   * Whether Deployment `name` in `namespace` is there and has an available replica (the service answers), from
+   * the cache: no API call once the namespace is listed. Unavailable says since when and the controller's
+   * reason. Throws while the namespace cannot be listed (a NotConfigured failure when the worker may not list or
+   * watch deployments there).
    */
   async health(namespace: string, name: string): Promise<ServiceHealthState> {
     let cache = this.caches.get(namespace);
@@ -57,7 +58,7 @@ export class ServiceHealth {
       this.caches.set(namespace, (cache = new DeploymentCache(this.kube(), namespace, this.options)));
     await cache.synced(this.options.syncTimeoutMs ?? 30_000);
     const d = cache.get(name);
-    return d ? healthOf(d) : { kind: 'missing' };
+    return d ? healthOf(d, cache.unavailableSince(name)) : { kind: 'missing' };
   }
 
   /** Stops every watch. */
@@ -67,35 +68,55 @@ export class ServiceHealth {
   }
 }
 
-/** A Deployment's health from its own status: the controller's Available condition. */
-export function healthOf(d: V1Deployment): ServiceHealthState {
-  const at = (t: Date | string | undefined) => (t === undefined ? NaN : new Date(t).getTime());
+/**
+ * A Deployment's health from its own status: unavailable while no replica is available (none of its pods ready
+ * for `minReadySeconds`), so nothing answers behind the Service; a few replicas down is not unavailable. Since
+ * when: `since` (when the watch saw the last one go) or else the object's own word, the Available condition's
+ * last transition (for one replica the same moment; for more, when it fell below its minimum) or its creation.
+ */
+export function healthOf(d: V1Deployment, since?: number): ServiceHealthState {
   const name = deploymentName(d);
   if (d.metadata?.deletionTimestamp) {
     return {
       kind: 'unavailable',
-      since: at(d.metadata.deletionTimestamp),
+      since: time(d.metadata.deletionTimestamp),
       reason: `${name} is being deleted`,
     };
   }
-  const available = d.status?.conditions?.find((c) => c.type === 'Available');
-  if (available?.status === 'True') return { kind: 'available' };
-  const since = available ? at(available.lastTransitionTime) : at(d.metadata?.creationTimestamp);
-  const counts = `${d.status?.availableReplicas ?? 0}/${d.spec?.replicas ?? 1} available`;
-  const why = available
-    ? `${available.reason ?? 'Unavailable'}${available.message ? `: ${available.message}` : ''}`
+  const want = d.spec?.replicas ?? 1;
+  const available = d.status?.availableReplicas ?? 0;
+  if (available > 0 || want === 0) return { kind: 'available' };
+  const condition = d.status?.conditions?.find((c) => c.type === 'Available');
+  const why = condition
+    ? `${condition.reason ?? condition.type}${condition.message ? `: ${condition.message}` : ''}`
     : 'no Available condition yet';
   return {
     kind: 'unavailable',
-    since: Number.isNaN(since) ? Date.now() : since,
-    reason: `${name}: ${why} (${counts})`,
+    since: since ?? ownSince(d),
+    reason: `${name}: no available replica (0/${want}): ${why}`,
   };
+}
+
+/** Since when the object itself says it is unavailable. */
+function ownSince(d: V1Deployment): number {
+  const condition = d.status?.conditions?.find((c) => c.type === 'Available');
+  const at = time(
+    condition?.status === 'False' ? condition.lastTransitionTime : d.metadata?.creationTimestamp,
+  );
+  return Number.isNaN(at) ? Date.now() : at;
+}
+
+/** A timestamp from the typed client (a Date) or from a watch event (an RFC 3339 string). */
+function time(t: Date | string | undefined): number {
+  return t === undefined ? NaN : new Date(t).getTime();
 }
 
 class DeploymentCache {
   private readonly informer: ListWatch<V1Deployment>;
   private readonly open = new Set<AbortController>();
   private readonly waiters = new Set<() => void>();
+  /** Since when each Deployment has had no available replica, as the watch saw it go. */
+  private readonly zeroSince = new Map<string, number>();
   private listed = false;
   private stopped = false;
   private refusal: Error | undefined;
@@ -127,10 +148,19 @@ class DeploymentCache {
       false,
       MANAGED_BY_SELECTOR,
     );
-    const seen = () => (this.refusedSince = undefined);
+    const seen = (d: V1Deployment) => {
+      this.refusedSince = undefined;
+      const name = d.metadata?.name ?? '';
+      if (healthOf(d).kind === 'available') this.zeroSince.delete(name);
+      // Seen in the first list: it went before the worker looked; the object's own word says when.
+      else if (!this.zeroSince.has(name)) this.zeroSince.set(name, this.listed ? Date.now() : ownSince(d));
+    };
     this.informer.on(ADD, seen);
     this.informer.on(UPDATE, seen);
-    this.informer.on(DELETE, seen);
+    this.informer.on(DELETE, (d: V1Deployment) => {
+      this.refusedSince = undefined;
+      this.zeroSince.delete(d.metadata?.name ?? '');
+    });
     this.informer.on(CONNECT, () => (this.connectedAt = Date.now()));
     this.informer.on(ERROR, (err: unknown) => this.failed(err));
     void this.informer.start();
@@ -138,6 +168,10 @@ class DeploymentCache {
 
   get(name: string): V1Deployment | undefined {
     return this.informer.get(name, this.namespace);
+  }
+
+  unavailableSince(name: string): number | undefined {
+    return this.zeroSince.get(name);
   }
 
   /** Resolves once the namespace has been listed; throws its refusal, or after `timeoutMs` the last problem. */
@@ -247,41 +281,4 @@ class DeploymentCache {
   }
 }
 
-export type KeeperReport =
-  | { kind: 'ok'; unavailableSince?: number }
-  | { kind: 'recreated'; reason: string }
-  | { kind: 'unavailable'; since: number; reason: string };
-
-/** What a supervision poll asks about its app's service: keeps it there, and says when it is down too long. */
-export class ServiceKeeper {
-  constructor(
-    private readonly kube: () => KubeClients,
-    private readonly health: ServiceHealth,
-  ) {}
-
-  /**
-   * Missing (confirmed by one GET, the cache may lag a fresh apply): applied again, `recreated`. Unavailable for
-   * longer than `unavailableTimeoutMs`: `unavailable`, with the judge's reason from the Deployment's pods (listed
-   * only then). Otherwise `ok`, with since when it is unavailable if it is.
-   */
-  async check(objects: ServiceObjects, unavailableTimeoutMs: number): Promise<KeeperReport> {
-    const { namespace, name } = objects;
-    const state = await this.health.health(namespace, name);
-    if (state.kind === 'available') return { kind: 'ok' };
-    const kube = this.kube();
-    if (state.kind === 'missing' && !(await readDeployment(kube, namespace, name))) {
-      await applyService(kube, objects);
-      return { kind: 'recreated', reason: `Deployment ${namespace}/${name} was missing; applied it again` };
-    }
-    if (state.kind === 'missing') return { kind: 'ok' };
-    const now = Date.now();
-    if (now - state.since < unavailableTimeoutMs) return { kind: 'ok', unavailableSince: state.since };
-    const view = await readRollout(kube, namespace, name, objects.selector);
-    const reason = view ? explainRollout(view, now) : `Deployment ${namespace}/${name} is gone`;
-    return {
-      kind: 'unavailable',
-      since: state.since,
-      reason: `unavailable for ${formatDuration(Math.floor((now - state.since) / 1000) * 1000)}: ${reason}`,
-    };
-  }
-}
+export { ServiceKeeper, type KeeperReport } from './service-keeper.js';
