@@ -82,7 +82,7 @@ const FIELD_NOTES: Record<string, string> = {
   'spec.restartPolicy': 'What happens when the app ends or a step fails.',
   'spec.restartPolicy.backoff': 'The wait before restart _n_: `initial × factor^(n-1)`, capped at `max`.',
   'spec.restartPolicy.from':
-    'The step a restart re-runs from (must name a step); default: the first step. A deploy of a changed config always starts at the first step.',
+    'The step a restart re-runs from (must name a step); default: the first step. A deploy of a changed config always starts at the first step. Naming the step after a `service` step leaves the service alone on restarts.',
   'spec.schedule':
     'A Temporal Schedule with id `kappa/<name>`. Without it the job runs only when triggered (`kappa run`).',
   'spec.schedule.cron': "When to run: a cron expression (five fields, Temporal's cron syntax).",
@@ -90,8 +90,9 @@ const FIELD_NOTES: Record<string, string> = {
   'spec.schedule.overlap':
     'A run due while the previous one still runs: `skip` it, `bufferOne` (start it afterwards), `cancelOther` (cancel the running one), `allowAll` (run both).',
   'spec.steps':
-    'Run in order on every start; a restart starts at `restartPolicy.from`. Each step has exactly one of `pod`, `ssh`.',
-  'spec.steps[].name': 'Unique in the app; used in pod names, logs and `restartPolicy.from`.',
+    'Run in order on every start; a restart starts at `restartPolicy.from`. Each step has exactly one of `pod`, `ssh`, `service`.',
+  'spec.steps[].name':
+    "Unique in the app; used in pod names, logs and `restartPolicy.from`; a service step's in its objects' names and `${steps.<name>.url}`.",
   'spec.steps[].pod':
     "A Kubernetes pod. `image` … `securityContext` here are the main container's; the step ends when the main container exits, and succeeds on exit code 0.",
   'spec.steps[].pod.namespace': "The pod's namespace; default: the worker config's `kubernetes.namespace`.",
