@@ -239,8 +239,9 @@ describe('ServiceStepRunner on a real API server and controller manager', () => 
 describe('supervision: ServiceHealth and ServiceKeeper', () => {
   let health: ServiceHealth;
   let keeper: ServiceKeeper;
+  const watchLog: string[] = [];
   before(() => {
-    health = new ServiceHealth(() => clients, { initialBackoffMs: 200 });
+    health = new ServiceHealth(() => clients, { initialBackoffMs: 200, log: (l) => watchLog.push(l) });
     keeper = new ServiceKeeper(() => clients, health);
   });
   after(() => health?.stop());
@@ -301,6 +302,24 @@ describe('supervision: ServiceHealth and ServiceKeeper', () => {
       report.kind === 'unavailable' ? report.reason : '',
       /^unavailable for \d+s: Deployment models\/broken-model: readiness probe not passing: container model running, not ready for \d+s \(0\/1 pods ready\)$/,
     );
+  });
+
+  test('the shared watch outlives an API server restart, backing off, and sees what changed meanwhile', async () => {
+    await runner().run(objects('survivor', V1), context('survivor').ctx, { timeoutMs: 30_000 });
+    assert.deepEqual(await health.health(NS, 'survivor-model'), { kind: 'available' });
+    const before = watchLog.length;
+    const started = Date.now();
+    await kube.restart();
+    await admin.apps.deleteNamespacedDeployment({ namespace: NS, name: 'survivor-model' });
+    await waitFor(
+      'the watch to see the deletion',
+      async () => (await health.health(NS, 'survivor-model')).kind === 'missing',
+      30_000,
+    );
+    const retries = watchLog.slice(before);
+    const took = Date.now() - started;
+    console.log(`# ${retries.length} watch retries over ${took} ms: ${retries.join(' | ')}`);
+    assert.ok(retries.length <= 2 + Math.log2(took / 200), `a backoff, not a hot loop: ${retries.length}`);
   });
 
   test('deleteService removes the Deployment, its pods and the Service: gone (404)', async () => {
