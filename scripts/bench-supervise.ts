@@ -16,6 +16,7 @@ import { RestDouble } from '../test/support/rest-double.js';
 import { Sshd } from '../test/support/sshd.js';
 import { YarnDouble } from '../test/support/yarn-double.js';
 import { percentile, treeCpuSeconds } from './bench/edge-meter.js';
+import { startupTimeline } from './bench/startup-timeline.js';
 import {
   kappaDeploy,
   LiveProbe,
@@ -25,6 +26,8 @@ import {
   startWorker,
   stopWorker,
   takeover,
+  threadCpu,
+  threadCpuText,
   writeAppFiles,
   yarnName,
   type Row,
@@ -112,6 +115,13 @@ async function benchOne(sshd: Sshd, n: number, method: 'cli' | 'rest'): Promise<
             n || undefined,
         30 * 60_000,
       );
+    // CPU-seconds by part over the start-up: unlike its duration, independent of what else runs on the machine.
+    const cpuAt = () => ({
+      all: treeCpuSeconds(process.pid),
+      workers: workers.reduce((sum, w) => sum + procStats(w.pid).cpuSeconds, 0),
+      edge: treeCpuSeconds(sshdPid(sshd)),
+    });
+    const cpuBefore = cpuAt();
     const started = Date.now();
     await kappaDeploy(configFile, server.address, appsDir);
     const deploySeconds = (Date.now() - started) / 1000;
@@ -120,15 +130,26 @@ async function benchOne(sshd: Sshd, n: number, method: 'cli' | 'rest'): Promise<
     process.stderr.write(
       `  ${label}: kappa deploy took ${deploySeconds.toFixed(1)} s, all running after ${startSeconds.toFixed(1)} s; measuring ${values.window}...\n`,
     );
+    const cpuAfter = cpuAt();
+    const used = (part: 'all' | 'workers' | 'edge') => cpuAfter[part] - cpuBefore[part];
+    process.stderr.write(
+      `  ${label}: start-up CPU-s: all ${used('all').toFixed(1)}, workers ${used('workers').toFixed(1)}, edge node ${used('edge').toFixed(1)}, the rest (dev server, kappa deploy, this script) ${(used('all') - used('workers') - used('edge')).toFixed(1)}\n`,
+    );
+    const sample = names.filter((_, i) => i % Math.max(1, Math.floor(n / 50)) === 0);
+    process.stderr.write(await startupTimeline(client, sample, started));
 
     // Steady state: nothing happens but supervision.
     await sleep(5_000);
     const edge = sshdPid(sshd);
     const before = { workers: workers.map((w) => procStats(w.pid)), edge: treeCpuSeconds(edge) };
+    const threadsBefore = threadCpu(workers[0]!.pid);
     const since = Date.now();
     await sleep(windowMs);
     const after = { workers: workers.map((w) => procStats(w.pid)), edge: treeCpuSeconds(edge) };
     const elapsed = Date.now() - since;
+    process.stderr.write(
+      `  ${label}: worker CPU by thread: ${threadCpuText(threadsBefore, threadCpu(workers[0]!.pid), elapsed / 1000)}\n`,
+    );
     if (values.profile) {
       process.stderr.write(
         `  steady window: ${((since - spawnedAt) / 1000).toFixed(1)}–${((since + elapsed - spawnedAt) / 1000).toFixed(1)} s after the worker started\n`,

@@ -58,6 +58,12 @@ export async function createKappaWorker(
     shutdownGraceTime: options.shutdownGraceTimeMs ?? 30_000,
     // Supervision activities live as long as their apps: one slot each.
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 5000,
+    // Deploying many apps at once is a burst of new workflows, and only non-sticky polls take those (2 of the
+    // default 10): without more of them, 1000 apps queue for minutes with the worker mostly idle.
+    maxConcurrentWorkflowTaskExecutions: 100,
+    maxConcurrentWorkflowTaskPolls: 40,
+    nonStickyToStickyPollRatio: 0.5,
+    maxConcurrentActivityTaskPolls: 20,
     ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
     ...(options.identity ? { identity: options.identity } : {}),
   });

@@ -83,6 +83,46 @@ export function procStats(pid: number): { rssMiB: number; cpuSeconds: number } {
   }
 }
 
+/**
+ * CPU seconds of one process per thread name (`comm`: node's main thread, `V8 DefaultWorke` GC/compiler helpers,
+ * `tokio-runtime-w` the SDK's Rust core, libuv's pool, workflow worker threads): where a worker's CPU goes.
+ */
+export function threadCpu(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byName;
+  }
+  for (const tid of tasks) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+      byName.set(name, (byName.get(name) ?? 0) + seconds);
+    } catch {
+      // the thread ended
+    }
+  }
+  return byName;
+}
+
+/** `threadCpu` growth over a window, as "% of a core" per thread name, largest first. */
+export function threadCpuText(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  seconds: number,
+): string {
+  return [...after]
+    .map(([name, cpu]) => [name, ((cpu - (before.get(name) ?? 0)) / seconds) * 100] as const)
+    .filter(([, pct]) => pct >= 0.05)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, pct]) => `${name.trim()} ${pct.toFixed(2)}%`)
+    .join(', ');
+}
+
 /** N StreamingApp files in `dir`, as an operator would write them for `kappa deploy DIR`. */
 export function writeAppFiles(dir: string, names: string[], double: YarnDouble, poll: string): void {
   mkdirSync(dir, { recursive: true });
