@@ -1,6 +1,7 @@
 // The ports: the small interfaces activities use for I/O. Activities depend on these; the adapters (`ssh/`,
 // `yarn/`, `kubernetes/`) and the test doubles implement them. Nothing here imports an adapter or an activity.
-import type { PodStep, SshStep } from './config/app-config.js';
+import type { PodStep, SshStep, Step } from './config/app-config.js';
+import type { StepRefValues } from './config/step-refs.js';
 import type { YarnAppReport } from './yarn/model.js';
 
 export interface StepResult {
@@ -40,6 +41,29 @@ export interface StepRunners {
   ssh?: StepRunner<SshStep>;
 }
 
+/** What a supervision poll learns of a model service (a `service` step's Deployment). */
+export type ServiceCheck =
+  | { kind: 'ok'; unavailableSince?: number }
+  /** It was gone (deleted behind Kappa's back) and has been applied again. */
+  | { kind: 'recreated'; reason: string }
+  /** No available replica for longer than the step's `unavailableTimeout`; `reason` from its pods. */
+  | { kind: 'unavailable'; since: number; reason: string };
+
+/** The `service` steps: model servers as Kubernetes Deployments + Services, kept while their app runs. */
+export interface ServiceSteps {
+  /**
+   * Applies the step's Deployment and Service for `ctx.revision` and waits until the Deployment is Available
+   * with them (`timeoutMs` at most). The objects outlive the step: a failed or cancelled step leaves them.
+   */
+  run(step: Step, ctx: StepContext, timeoutMs: number): Promise<StepResult>;
+  /** Once per supervision poll: puts a missing Deployment back, and says when it has been unavailable too long. */
+  check(app: string, revision: number, step: Step): Promise<ServiceCheck>;
+  /** Deletes the step's Deployment and Service, and returns once both are gone. */
+  remove(app: string, step: Step, signal?: AbortSignal): Promise<void>;
+  /** `${steps.<name>.url|host|port}` of the app's service steps, as this worker's defaults place them. */
+  refs(app: string, steps: readonly Step[]): Record<string, StepRefValues>;
+}
+
 export interface YarnGateway {
   /**
    * Live applications on a host. A result up to `maxAgeMs` old may be shared with other callers (0: a fresh
@@ -62,6 +86,8 @@ export type LiveSnapshot = { startedAt: number } & ({ apps: YarnAppReport[] } | 
 
 export interface KappaDeps {
   steps: StepRunners;
+  /** Absent on a worker without Kubernetes: a service step then fails as not configured. */
+  services?: ServiceSteps;
   yarn: YarnGateway;
   /** Milliseconds between activity heartbeats (cancellation reaches an activity only through them). */
   heartbeatIntervalMs?: number;

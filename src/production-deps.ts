@@ -7,6 +7,7 @@ import { FailureType } from './common/failures.js';
 import type { WorkerConfig } from './config/worker-config.js';
 import { kubeClients, type KubeClients } from './kubernetes/clients.js';
 import { PodStepRunner } from './kubernetes/pod-step-runner.js';
+import { KubeServiceSteps } from './kubernetes/service-steps.js';
 import type { KappaDeps } from './ports.js';
 import { HostCommandRunner } from './ssh/command-runner.js';
 import { SshPool } from './ssh/ssh-pool.js';
@@ -64,25 +65,26 @@ export function productionDeps(
   // Hosts with `yarnApi: rest` read YARN through its REST API; every other host, and every kill, the yarn CLI.
   const yarn = new YarnRest(cli, restHosts, onPoll ? { onPoll } : {});
   let kube: KubeClients | undefined;
-  const pods = new PodStepRunner(
-    () => {
-      try {
-        kube ??= kubeClients();
-      } catch (err) {
-        throw ApplicationFailure.create({
-          type: FailureType.NotConfigured,
-          nonRetryable: true,
-          message: `no usable kubeconfig for pod steps ($KUBECONFIG, ~/.kube/config or in-cluster): ${(err as Error).message}`,
-        });
-      }
-      return kube;
-    },
-    { defaults: config.kubernetes },
-  );
+  const kubeOnce = () => {
+    try {
+      kube ??= kubeClients();
+    } catch (err) {
+      throw ApplicationFailure.create({
+        type: FailureType.NotConfigured,
+        nonRetryable: true,
+        message: `no usable kubeconfig for pod and service steps ($KUBECONFIG, ~/.kube/config or in-cluster): ${(err as Error).message}`,
+      });
+    }
+    return kube;
+  };
+  const pods = new PodStepRunner(kubeOnce, { defaults: config.kubernetes });
+  const services = new KubeServiceSteps(kubeOnce, config.kubernetes);
   return {
     steps: { ssh: new SshStepRunner(runner), pod: pods },
+    services,
     yarn,
     close: () => {
+      services.close();
       yarn.close();
       cli.close();
       pool.close();

@@ -6,6 +6,8 @@ import { formatDuration, durationMs } from '../common/duration.js';
 import type { KappaDeps, StepContext } from '../ports.js';
 import { isLive, YarnUnavailableError, type YarnAppReport } from '../yarn/model.js';
 import { supervisionMetrics } from './app-metrics.js';
+import { orCancelled } from './cancellation.js';
+import { serviceActivities, ServiceWatch, withServiceRefs } from './service-activities.js';
 import { configActivities } from './config-activities.js';
 import type {
   AwaitAppInput,
@@ -101,13 +103,14 @@ export function createActivities(deps: KappaDeps) {
 
   return {
     ...configActivities,
+    ...serviceActivities(deps),
     findLiveApps,
 
     async runStep(input: RunStepInput): Promise<RunStepResult> {
       const ctx = Context.current();
-      const { step } = input;
-      const runner = step.pod ? deps.steps.pod : deps.steps.ssh;
-      const kind = step.pod ? 'pod' : 'ssh';
+      const step = withServiceRefs(deps, input.app, input.step, input.serviceSteps);
+      const kind = step.pod ? 'pod' : step.ssh ? 'ssh' : 'service';
+      const runner = step.pod ? deps.steps.pod : step.ssh ? deps.steps.ssh : deps.services;
       if (!runner) {
         throw ApplicationFailure.create({
           type: FailureType.NotConfigured,
@@ -115,7 +118,7 @@ export function createActivities(deps: KappaDeps) {
           message: `step "${step.name}": this worker has no ${kind} step runner`,
         });
       }
-      const timeoutMs = durationMs((step.pod ?? step.ssh)!.timeout);
+      const timeoutMs = durationMs((step.pod ?? step.ssh ?? step.service)!.timeout);
       const timeout = new AbortController();
       const timer = setTimeout(() => timeout.abort(), timeoutMs);
       let latest: unknown = { step: step.name };
@@ -140,7 +143,10 @@ export function createActivities(deps: KappaDeps) {
       };
       try {
         const previous = stepCtx.previousDetails as { pod?: string } | undefined;
-        const lost = await resolveLostTry(input, step.pod !== undefined && previous?.pod !== undefined);
+        // A service step submits nothing to YARN: a retry of it applies the same objects again.
+        const lost = step.service
+          ? undefined
+          : await resolveLostTry(input, step.pod !== undefined && previous?.pod !== undefined);
         if (lost) {
           stepCtx.log('step not run again: adopted what its lost try submitted', {
             yarnAppId: lost.yarnAppId,
@@ -150,7 +156,9 @@ export function createActivities(deps: KappaDeps) {
         stepCtx.log('step started', { kind });
         const result = step.pod
           ? await deps.steps.pod!.run(step.pod, stepCtx)
-          : await deps.steps.ssh!.run(step.ssh!, stepCtx);
+          : step.ssh
+            ? await deps.steps.ssh!.run(step.ssh, stepCtx)
+            : await deps.services!.run(step, stepCtx, timeoutMs);
         stepCtx.log('step finished', { yarnAppId: result.yarnAppId });
         return result;
       } catch (err) {
@@ -210,6 +218,7 @@ export function createActivities(deps: KappaDeps) {
     async superviseApp(input: SuperviseInput): Promise<SupervisionOutcome> {
       const ctx = Context.current();
       const metrics = supervisionMetrics(input);
+      const services = new ServiceWatch(deps, input);
       let failedPolls = 0;
       let firstFailureAt: number | undefined;
       // Only polls that start after supervision began count: an older one may predate the app.
@@ -223,10 +232,11 @@ export function createActivities(deps: KappaDeps) {
       );
       try {
         for (;;) {
-          const snapshot = await Promise.race([
+          const snapshot = await orCancelled(
             deps.yarn.nextLive(input.host, input.pollIntervalMs, after),
-            ctx.cancelled,
-          ]);
+            ctx.cancellationSignal,
+            () => ctx.cancelled,
+          );
           after = snapshot.startedAt;
           metrics.polled(snapshot);
           if ('apps' in snapshot) {
@@ -253,7 +263,7 @@ export function createActivities(deps: KappaDeps) {
                 (app) => app.name === input.appName && app.id !== input.appId,
               );
               if (extras.length === 0 || ctx.cancellationSignal.aborted) {
-                const change = acceptedChange(input, own, snapshot.startedAt);
+                const change = acceptedChange(input, own, snapshot.startedAt) ?? (await services.change());
                 if (change) return change;
                 continue;
               }

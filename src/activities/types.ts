@@ -22,6 +22,8 @@ export interface RunStepInput extends AppRef {
   onExisting?: OnExistingRule;
   /** Applications earlier steps of this attempt submitted: not left behind by a lost try of this step. */
   knownAppIds?: string[];
+  /** The app's service steps, when it has any: `${steps.<name>.url}` in this step resolves to theirs. */
+  serviceSteps?: Step[];
 }
 
 export interface RunStepResult extends StepResult {
@@ -53,6 +55,21 @@ export interface SuperviseInput extends AppRef {
   acceptedSince?: number;
   /** The restart budget when the workflow called (for the app's metrics). Absent in inputs of older releases. */
   restartBudget?: RestartBudget;
+  /** The app's model services (its service steps), watched on every poll; absent when it has none. */
+  services?: SupervisedServices;
+}
+
+export interface SupervisedServices {
+  /** The revision they were applied for (what a missing Deployment is applied again as). */
+  revision: number;
+  steps: Step[];
+  /** Set while one has been unavailable past its `unavailableTimeout` (the app is Degraded): since when. */
+  degradedSince?: number;
+}
+
+export interface RemoveServicesInput {
+  app: string;
+  steps: Step[];
 }
 
 /** The restart budget as the workflow saw it when it started a supervision. */
@@ -81,7 +98,11 @@ export type SupervisionOutcome =
    * A poll showed other live instances of the app's YARN name. Killed already, unless `onExisting` is `fail`:
    * then the workflow decides.
    */
-  | { kind: 'extraInstances'; apps: YarnAppReport[]; killed: boolean };
+  | { kind: 'extraInstances'; apps: YarnAppReport[]; killed: boolean }
+  /** A model service (service step `step`) has had no available replica for longer than its bound. */
+  | { kind: 'serviceUnavailable'; step: string; since: number; reason: string }
+  /** Every model service is available again. */
+  | { kind: 'serviceAvailable' };
 
 export interface KillAppInput extends AppRef {
   appId?: string;

@@ -23,6 +23,8 @@ export const FailureType = {
   NotConfigured: 'NotConfigured',
   /** A config that does not validate. */
   InvalidConfig: 'InvalidConfig',
+  /** A model service (service step) could not be deleted when its app stopped or finished: it is still there. */
+  ServiceLeftBehind: 'ServiceLeftBehind',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -37,4 +39,5 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.EdgeNodeUnreachable,
   FailureType.NotConfigured,
   FailureType.InvalidConfig,
+  FailureType.ServiceLeftBehind,
 ];

@@ -80,6 +80,11 @@ export function killActivities(unreachableTimeoutMs: number, summary?: string) {
   });
 }
 
+/** Deleting an app's model services: retried while the API server is away, then the stop fails loudly. */
+export function serviceRemovalActivities(summary?: string) {
+  return activities({ summary, startToCloseTimeout: '3m', scheduleToCloseTimeout: '10m' });
+}
+
 /** The config check of a hand-started input: pure and quick, so a local activity in the same workflow task. */
 export function validationActivities() {
   return proxyLocalActivities<KappaActivities>({

@@ -4,7 +4,7 @@ import { log, setCurrentDetails } from '@temporalio/workflow';
 import { durationMs } from '../common/duration.js';
 import { Phase, TERMINAL_PHASES } from '../common/phases.js';
 import type { RestartPolicyMs } from '../common/restart-policy.js';
-import type { AppConfig } from '../config/app-config.js';
+import type { AppConfig, Step } from '../config/app-config.js';
 import type { AppRef } from '../activities/types.js';
 import { SearchAttributeSync } from './search-attributes.js';
 import { currentDetails } from './ui-details.js';
@@ -29,6 +29,8 @@ export interface Instance {
   runningSince?: number;
   /** Set while the edge node is unreachable (epoch ms). */
   degradedSince?: number;
+  /** Set while a model service (service step) has been unavailable past its bound (epoch ms). */
+  serviceDegradedSince?: number;
   /** Set while YARN shows the app SUBMITTED or ACCEPTED, not RUNNING (epoch ms). */
   acceptedSince?: number;
   /** The YARN UI page of the app, as YARN reported it. */
@@ -78,6 +80,11 @@ export class AppState {
 
   get firstStep(): string {
     return this.config.spec.steps[0]!.name;
+  }
+
+  /** The app's `service` steps (model services kept with it), in config order. */
+  get serviceSteps(): Step[] {
+    return this.config.spec.steps.filter((step) => step.service !== undefined);
   }
 
   /** Where an automatic restart starts: `restartPolicy.from`, else the first step. */

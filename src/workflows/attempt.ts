@@ -74,7 +74,7 @@ async function runSteps(state: AppState, from: string, attempt: number): Promise
   for (const step of stepsFrom(state.config.spec.steps, from)) {
     state.step = step.name;
     const result = await stepActivities(
-      durationMs((step.pod ?? step.ssh)!.timeout),
+      durationMs((step.pod ?? step.ssh ?? step.service)!.timeout),
       stepSummary(step, attempt),
     ).runStep({
       ...ref,
@@ -83,6 +83,7 @@ async function runSteps(state: AppState, from: string, attempt: number): Promise
       step,
       onExisting: yarn.onExisting,
       knownAppIds: submittedId ? [submittedId] : [],
+      ...withServiceSteps(state),
     });
     state.heard();
     submittedId = result.yarnAppId ?? submittedId;
@@ -112,4 +113,10 @@ function stepsFrom(steps: Step[], from: string): Step[] {
       steps.findIndex((s) => s.name === from),
     ),
   );
+}
+
+/** The app's service steps for a step's input, when it has any (inputs of apps without stay as they were). */
+function withServiceSteps(state: AppState): { serviceSteps?: Step[] } {
+  const serviceSteps = state.serviceSteps;
+  return serviceSteps.length > 0 ? { serviceSteps } : {};
 }

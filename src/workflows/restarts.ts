@@ -12,7 +12,7 @@ import { durationMs } from '../common/duration.js';
 import { FailureType } from '../common/failures.js';
 import { Phase } from '../common/phases.js';
 import { decideAfterFailure } from '../common/restart-policy.js';
-import { killActivities } from './activity-options.js';
+import { killActivities, serviceRemovalActivities } from './activity-options.js';
 import type { AppState } from './app-state.js';
 import { describeFailure } from './describe-failure.js';
 import { interruptible } from './interruptible.js';
@@ -113,12 +113,33 @@ export async function stop(
       throw ApplicationFailure.create({ type: FailureType.EdgeNodeUnreachable, message: state.lastError });
     }
   }
+  if (!leaveRunning) await removeServices(state, `stop (${request.reason})`);
   // The attempt in progress, or the one whose app was running: it ends here.
   const last = state.attempts.at(-1);
   if (last && (!last.endedAt || last.outcome === 'running' || last.outcome === 'adopted')) {
     state.endAttempt(last.attempt, 'stopped');
   }
   state.setPhase(Phase.Stopped, leaveRunning ? 'left running on YARN' : request.reason);
+}
+
+/**
+ * Deletes the app's model services (its service steps' Deployments and Services) once nothing uses them; a failure
+ * fails the workflow naming what is left, so nothing keeps running unnoticed. Nothing for apps without any.
+ */
+export async function removeServices(state: AppState, why: string): Promise<void> {
+  const steps = state.serviceSteps;
+  if (steps.length === 0) return;
+  const names = steps.map((step) => step.name).join(', ');
+  try {
+    await serviceRemovalActivities(`delete the model services of steps ${names}`).removeServices({
+      app: state.name,
+      steps,
+    });
+  } catch (err) {
+    state.lastError = `${why} could not delete the model services (steps ${names}): ${describeFailure(err)}`;
+    state.setPhase(Phase.Failed, state.lastError);
+    throw ApplicationFailure.create({ type: FailureType.ServiceLeftBehind, message: state.lastError });
+  }
 }
 
 /** Kills `appId` and every other live instance of the app's YARN name (with `only`, `appId` alone). */

@@ -8,7 +8,7 @@ import { supervisionActivities } from './activity-options.js';
 import type { AppState, Instance } from './app-state.js';
 import { interruptible } from './interruptible.js';
 import { recordExtraInstances } from './metrics.js';
-import { killApp, onFailure } from './restarts.js';
+import { killApp, onFailure, removeServices } from './restarts.js';
 import type { Next, Resume } from './types.js';
 import { supervisionSummary } from './ui-details.js';
 
@@ -26,7 +26,14 @@ type Watched =
 
 export async function supervise(
   state: AppState,
-  { appId, runningSince, degradedSince, acceptedSince, trackingUrl }: Extract<Resume, { kind: 'supervise' }>,
+  {
+    appId,
+    runningSince,
+    degradedSince,
+    serviceDegradedSince,
+    acceptedSince,
+    trackingUrl,
+  }: Extract<Resume, { kind: 'supervise' }>,
 ): Promise<Next> {
   const { yarn } = state.config.spec;
   // Runs recorded before it took any live state for running; they replay unchanged.
@@ -35,13 +42,14 @@ export async function supervise(
     appId,
     runningSince,
     degradedSince,
+    serviceDegradedSince,
     acceptedSince: acceptedIsStarting ? acceptedSince : undefined,
     trackingUrl,
   };
   state.instance = instance;
-  /** Degraded while the edge node is unreachable, else Running only when YARN says RUNNING. */
+  /** Degraded while the edge node is unreachable or a model service is down, else Running when YARN says RUNNING. */
   const livePhase = () =>
-    instance.degradedSince !== undefined
+    instance.degradedSince !== undefined || instance.serviceDegradedSince !== undefined
       ? Phase.Degraded
       : instance.acceptedSince !== undefined
         ? Phase.Starting
@@ -52,6 +60,7 @@ export async function supervise(
   );
 
   const pollMs = durationMs(yarn.pollInterval);
+  const serviceSteps = state.serviceSteps;
   const supervision = supervisionActivities(pollMs, supervisionSummary(appId, yarn.host, yarn.pollInterval));
   const work = async (): Promise<Watched> => {
     const stopResetTimer = resetBudgetAfter(
@@ -77,6 +86,18 @@ export async function supervise(
             allowed: state.restartPolicyMs.maxRestarts,
             resetsAt: runningSince + state.restartPolicyMs.resetAfterMs,
           },
+          // Apps without model services keep the input they always had.
+          ...(serviceSteps.length > 0
+            ? {
+                services: {
+                  revision: state.revision,
+                  steps: serviceSteps,
+                  ...(instance.serviceDegradedSince === undefined
+                    ? {}
+                    : { degradedSince: instance.serviceDegradedSince }),
+                },
+              }
+            : {}),
         });
         state.heard();
         if (outcome.kind === 'ended') return { kind: 'ended', report: outcome.report };
@@ -95,6 +116,15 @@ export async function supervise(
         } else if (outcome.kind === 'running') {
           instance.acceptedSince = undefined;
           state.setPhase(livePhase(), `YARN shows ${appId} RUNNING`);
+        } else if (outcome.kind === 'serviceUnavailable') {
+          // The stream keeps running: a model service that is down is for the operator, not a restart.
+          instance.serviceDegradedSince = outcome.since;
+          state.lastError = `model service "${outcome.step}" unavailable: ${outcome.reason}`;
+          state.setPhase(Phase.Degraded, state.lastError);
+        } else if (outcome.kind === 'serviceAvailable') {
+          instance.serviceDegradedSince = undefined;
+          state.lastError = null;
+          state.setPhase(livePhase(), 'model services available again');
         } else if (outcome.kind === 'unreachable') {
           instance.degradedSince = outcome.since;
           state.lastError = `edge node ${yarn.host} unreachable: ${outcome.error}`;
@@ -121,6 +151,9 @@ export async function supervise(
       appId,
       runningSince,
       degradedSince: instance.degradedSince,
+      ...(instance.serviceDegradedSince === undefined
+        ? {}
+        : { serviceDegradedSince: instance.serviceDegradedSince }),
       ...(instance.acceptedSince === undefined ? {} : { acceptedSince: instance.acceptedSince }),
       ...(trackingUrl === undefined ? {} : { trackingUrl }),
     };
@@ -133,6 +166,7 @@ export async function supervise(
   const { report } = outcome.value;
   if (state.config.kind === 'BatchJob' && report.state === 'FINISHED' && report.finalStatus === 'SUCCEEDED') {
     state.lastError = null;
+    await removeServices(state, `${report.id} FINISHED/SUCCEEDED`); // the run is over: nothing calls them now
     if (attempt !== undefined) state.endAttempt(attempt, 'succeeded');
     state.setPhase(Phase.Succeeded, `${report.id} FINISHED/SUCCEEDED`);
     return { kind: 'finished' };

@@ -75,6 +75,8 @@ export type Resume =
       appId: string;
       runningSince: number;
       degradedSince?: number;
+      /** A model service unavailable past its bound since then (epoch ms). */
+      serviceDegradedSince?: number;
       /** YARN shows the app SUBMITTED or ACCEPTED, not RUNNING, since then (epoch ms). */
       acceptedSince?: number;
       /** The YARN UI page of the app, as YARN reported it. */

@@ -35,6 +35,10 @@ function stepWhat(step: Step): string {
     const argv = [...(step.pod.command ?? []), ...(step.pod.args ?? [])];
     return `pod ${step.pod.image}${argv.length > 0 ? ` ${argv.slice(0, 3).join(' ')}${argv.length > 3 ? ' …' : ''}` : ''}`;
   }
+  if (step.service) {
+    const { image, replicas, port } = step.service;
+    return `service ${image} ×${replicas} on port ${port}`;
+  }
   const ssh = step.ssh!;
   const argv = ssh.command ?? ['script'];
   return `ssh ${ssh.host}: ${argv.slice(0, 3).join(' ')}${argv.length > 3 ? ' …' : ''}`;
