@@ -48,6 +48,7 @@ const { values } = parseArgs({
     /** kappa worker processes on the task queue; with more than one, one is SIGKILLed at the end (takeover). */
     workers: { type: 'string', default: '1' },
     cache: { type: 'string' },
+    partitions: { type: 'string' },
     /** Writes the worker's CPU profile (node --cpu-prof) into this directory. */
     profile: { type: 'string' },
   },
@@ -62,10 +63,19 @@ if (methods.some((m) => m !== 'cli' && m !== 'rest'))
 if (values.via !== 'curl' && values.via !== 'tunnel')
   throw new Error(`--via: curl or tunnel, not ${values.via}`);
 
+/** `--partitions N`: the task queue's partitions on the dev server (Temporal's default is 4). */
+const serverConfig = () =>
+  values.partitions
+    ? {
+        'matching.numTaskqueueReadPartitions': Number(values.partitions),
+        'matching.numTaskqueueWritePartitions': Number(values.partitions),
+      }
+    : undefined;
+
 const sshdPid = (sshd: Sshd) => Number(readFileSync(join(sshd.dir, 'sshd.pid'), 'utf8').trim());
 
 async function benchOne(sshd: Sshd, n: number, method: 'cli' | 'rest'): Promise<Row> {
-  const server = await startServer();
+  const server = await startServer(serverConfig());
   const double = new YarnDouble(tempDir('bench-double'));
   const rest = method === 'rest' ? new RestDouble(double.stateDir) : undefined;
   const rm = await rest?.start();
@@ -133,7 +143,7 @@ async function benchOne(sshd: Sshd, n: number, method: 'cli' | 'rest'): Promise<
     const cpuAfter = cpuAt();
     const used = (part: 'all' | 'workers' | 'edge') => cpuAfter[part] - cpuBefore[part];
     process.stderr.write(
-      `  ${label}: start-up CPU-s: all ${used('all').toFixed(1)}, workers ${used('workers').toFixed(1)}, edge node ${used('edge').toFixed(1)}, the rest (dev server, kappa deploy, this script) ${(used('all') - used('workers') - used('edge')).toFixed(1)}\n`,
+      `  ${label}: start-up CPU-s: all ${used('all').toFixed(1)}, workers ${used('workers').toFixed(1)}, edge node ${used('edge').toFixed(1)}, the rest (dev server, kappa deploy, this script) ${(used('all') - used('workers') - used('edge')).toFixed(1)}; yarn calls ${double.calls((c) => c.tool === 'yarn' && c.at >= started).length} (lists ${double.listCalls(started).length})\n`,
     );
     const sample = names.filter((_, i) => i % Math.max(1, Math.floor(n / 50)) === 0);
     process.stderr.write(await startupTimeline(client, sample, started));

@@ -42,6 +42,27 @@ export interface KappaWorkerOptions {
   identity?: string;
 }
 
+/**
+ * Workflows kept in memory between events. A supervised app's workflow is idle between YARN events, so an evicted
+ * one costs one short replay (its history since the last continue-as-new) when something happens; the SDK's own
+ * default, sized from the heap (~2300 here), lets a worker of 1000 apps grow past 1 GiB.
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 250;
+
+/**
+ * Workflow-task slots and polls for a cache size (the SDK allows no more slots than cached workflows). Deploying
+ * many apps at once is a burst of new workflows, which only non-sticky polls take (2 of the SDK's default 10).
+ */
+function workflowSlots(maxCachedWorkflows: number) {
+  const slots = maxCachedWorkflows === 0 ? 100 : Math.max(2, Math.min(100, maxCachedWorkflows));
+  return {
+    maxCachedWorkflows,
+    maxConcurrentWorkflowTaskExecutions: slots,
+    maxConcurrentWorkflowTaskPolls: Math.max(2, Math.min(40, Math.floor(slots / 2))),
+    nonStickyToStickyPollRatio: 0.5,
+  };
+}
+
 export async function createKappaWorker(
   options: KappaWorkerOptions,
 ): Promise<{ worker: Worker; connection: NativeConnection }> {
@@ -58,13 +79,8 @@ export async function createKappaWorker(
     shutdownGraceTime: options.shutdownGraceTimeMs ?? 30_000,
     // Supervision activities live as long as their apps: one slot each.
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 5000,
-    // Deploying many apps at once is a burst of new workflows, and only non-sticky polls take those (2 of the
-    // default 10): without more of them, 1000 apps queue for minutes with the worker mostly idle.
-    maxConcurrentWorkflowTaskExecutions: 100,
-    maxConcurrentWorkflowTaskPolls: 40,
-    nonStickyToStickyPollRatio: 0.5,
+    ...workflowSlots(options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS),
     maxConcurrentActivityTaskPolls: 20,
-    ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
     ...(options.identity ? { identity: options.identity } : {}),
   });
   return { worker, connection };

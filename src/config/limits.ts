@@ -125,6 +125,6 @@ export const WORKER_LIMITS = {
   },
   maxCachedWorkflows: {
     max: 20_000,
-    why: 'about 2 MB each, 40 GB at the maximum; the SDK needs 0 (no cache) or at least 2',
+    why: 'up to 2 MB each, 40 GB at the maximum; the SDK needs 0 (no cache) or at least 2',
   },
 } as const;
