@@ -12,7 +12,7 @@ import { lastBytes } from './yarn-logs.js';
 /** One line on what the step was and how it went, for stderr: `step "submit" (ssh on edge-1), attempt 2, …`. */
 export function describeStep(run: StepRun, now = Date.now()): string {
   const { step, attempt } = run.input;
-  const where = step.pod ? 'pod' : `ssh on ${step.ssh?.host ?? '?'}`;
+  const where = step.pod ? 'pod' : step.service ? 'service' : `ssh on ${step.ssh?.host ?? '?'}`;
   const ago = (d: Date | undefined) => (d ? `${ageOf(d.toISOString(), now)} ago` : '');
   const how =
     run.state === 'running'
