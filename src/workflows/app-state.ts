@@ -53,6 +53,11 @@ export class AppState {
   pending: PendingRequest | undefined;
   /** While backing off: when the next restart starts (epoch ms). */
   backoffUntil: number | undefined;
+  /**
+   * Service steps a `deploy` dropped, renamed or moved to another namespace: their objects are deleted at the
+   * restart that deploy asks for (or at a stop before it), so none is left behind.
+   */
+  retiredServices: Step[] = [];
   private readonly searchAttributes = new SearchAttributeSync();
 
   constructor(input: AppWorkflowInput) {
@@ -85,6 +90,16 @@ export class AppState {
   /** The app's `service` steps (model services kept with it), in config order. */
   get serviceSteps(): Step[] {
     return this.config.spec.steps.filter((step) => step.service !== undefined);
+  }
+
+  /** Notes the service steps of the running config that `next` no longer has (same name, same namespace). */
+  retireServicesMissingFrom(next: AppConfig): void {
+    const kept = (step: Step) =>
+      next.spec.steps.some(
+        (s) =>
+          s.service !== undefined && s.name === step.name && s.service.namespace === step.service?.namespace,
+      );
+    this.retiredServices.push(...this.serviceSteps.filter((step) => !kept(step)));
   }
 
   /** Where an automatic restart starts: `restartPolicy.from`, else the first step. */

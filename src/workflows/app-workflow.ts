@@ -112,6 +112,7 @@ function installHandlers(state: AppState): void {
       const config = checkDeploy(state, raw);
       const changed = stableJson(config) !== stableJson(withDefaults(state.config));
       if (changed) {
+        state.retireServicesMissingFrom(config);
         state.config = config;
         state.revision += 1;
         if (state.pending?.kind !== 'stop') {

@@ -8,7 +8,7 @@ import { appearPollMs, awaitAppActivities, checkActivities, stepActivities } fro
 import type { AppState } from './app-state.js';
 import { interruptible } from './interruptible.js';
 import { Phase } from '../common/phases.js';
-import { killApp, onFailure } from './restarts.js';
+import { killApp, onFailure, removeServices } from './restarts.js';
 import { stepSummary, yarnSummary } from './ui-details.js';
 import type { Next } from './types.js';
 
@@ -46,6 +46,12 @@ export async function startAttempt(state: AppState, from: string, reason: string
 async function runSteps(state: AppState, from: string, attempt: number): Promise<Found> {
   const { yarn } = state.config.spec;
   const ref = state.appRef;
+  // Services a deploy dropped go before the new revision starts (a failure here fails the attempt, and they
+  // are tried again at the next one).
+  if (state.retiredServices.length > 0) {
+    await removeServices(state, `deploy revision ${state.revision}`, state.retiredServices);
+    state.retiredServices = [];
+  }
   const existing = await checkActivities(
     durationMs(yarn.unreachableTimeout),
     yarnSummary(`find live "${yarn.appName}" before submitting`, yarn.host),

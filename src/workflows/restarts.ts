@@ -113,7 +113,12 @@ export async function stop(
       throw ApplicationFailure.create({ type: FailureType.EdgeNodeUnreachable, message: state.lastError });
     }
   }
-  if (!leaveRunning) await removeServices(state, `stop (${request.reason})`);
+  if (!leaveRunning) {
+    await removeServices(state, `stop (${request.reason})`, [
+      ...state.serviceSteps,
+      ...state.retiredServices.splice(0),
+    ]);
+  }
   // The attempt in progress, or the one whose app was running: it ends here.
   const last = state.attempts.at(-1);
   if (last && (!last.endedAt || last.outcome === 'running' || last.outcome === 'adopted')) {
@@ -123,11 +128,15 @@ export async function stop(
 }
 
 /**
- * Deletes the app's model services (its service steps' Deployments and Services) once nothing uses them; a failure
+ * Deletes model services (by default the app's: its service steps' Deployments and Services) once nothing uses
+ * them; a failure
  * fails the workflow naming what is left, so nothing keeps running unnoticed. Nothing for apps without any.
  */
-export async function removeServices(state: AppState, why: string): Promise<void> {
-  const steps = state.serviceSteps;
+export async function removeServices(
+  state: AppState,
+  why: string,
+  steps = state.serviceSteps,
+): Promise<void> {
   if (steps.length === 0) return;
   const names = steps.map((step) => step.name).join(', ');
   try {
