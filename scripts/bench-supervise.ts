@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { durationMs } from '../src/common/duration.js';
+import { freePort } from '../src/temporal/dev-server.js';
 import { connectClient, startServer, tempDir, waitFor } from '../test/support/harness.js';
 import { RestDouble } from '../test/support/rest-double.js';
 import { Sshd } from '../test/support/sshd.js';
@@ -72,6 +73,30 @@ const serverConfig = () =>
       }
     : undefined;
 
+/** Counters of the worker's SDK metrics that say whether anything but supervision happens. */
+const COUNTED = [
+  'temporal_workflow_task_execution_latency_count',
+  'temporal_workflow_task_replay_latency_count',
+  'temporal_sticky_cache_miss',
+  'temporal_activity_execution_latency_count',
+  'temporal_request',
+];
+
+async function workerCounts(port: number | undefined): Promise<Record<string, number> | undefined> {
+  if (port === undefined) return undefined;
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const counts: Record<string, number> = {};
+    for (const line of text.split('\n')) {
+      const name = COUNTED.find((n) => line.startsWith(`${n}{`) || line.startsWith(`${n} `));
+      if (name) counts[name] = (counts[name] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+    return counts;
+  } catch {
+    return undefined;
+  }
+}
+
 const sshdPid = (sshd: Sshd) => Number(readFileSync(join(sshd.dir, 'sshd.pid'), 'utf8').trim());
 
 async function benchOne(sshd: Sshd, n: number, method: 'cli' | 'rest'): Promise<Row> {
@@ -80,6 +105,7 @@ async function benchOne(sshd: Sshd, n: number, method: 'cli' | 'rest'): Promise<
   const rest = method === 'rest' ? new RestDouble(double.stateDir) : undefined;
   const rm = await rest?.start();
   const configFile = join(tempDir('bench-config'), 'worker.yaml');
+  const metricsPort = workerCount === 1 ? await freePort() : undefined;
   const host = await sshd.hostConfig(double.yarn);
   writeFileSync(
     configFile,
@@ -100,7 +126,8 @@ async function benchOne(sshd: Sshd, n: number, method: 'cli' | 'rest'): Promise<
             : {}),
         },
       },
-      metrics: { port: 0 }, // several workers on one machine
+      // One worker: its Prometheus endpoint tells what it did in the steady window; several share one machine.
+      metrics: { port: metricsPort ?? 0, bindAddress: '127.0.0.1' },
       shutdownGraceTime: '5s',
       ...(values.cache ? { maxCachedWorkflows: Number(values.cache) } : {}),
     }),
@@ -153,10 +180,18 @@ async function benchOne(sshd: Sshd, n: number, method: 'cli' | 'rest'): Promise<
     const edge = sshdPid(sshd);
     const before = { workers: workers.map((w) => procStats(w.pid)), edge: treeCpuSeconds(edge) };
     const threadsBefore = threadCpu(workers[0]!.pid);
+    const countsBefore = await workerCounts(metricsPort);
     const since = Date.now();
     await sleep(windowMs);
     const after = { workers: workers.map((w) => procStats(w.pid)), edge: treeCpuSeconds(edge) };
     const elapsed = Date.now() - since;
+    const counts = await workerCounts(metricsPort);
+    if (counts && countsBefore) {
+      const grew = Object.entries(counts)
+        .map(([name, value]) => `${name} ${value - (countsBefore[name] ?? 0)}`)
+        .join(', ');
+      process.stderr.write(`  ${label}: in the steady window: ${grew}\n`);
+    }
     process.stderr.write(
       `  ${label}: worker CPU by thread: ${threadCpuText(threadsBefore, threadCpu(workers[0]!.pid), elapsed / 1000)}\n`,
     );

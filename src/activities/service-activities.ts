@@ -46,7 +46,9 @@ export class ServiceWatch {
     for (const step of services.steps) {
       let check;
       try {
-        check = await requireServices(this.deps, step.name).check(app, services.revision, step);
+        // As applied: with the references to earlier services resolved, or it would be put back different.
+        const applied = withServiceRefs(this.deps, app, step, services.steps);
+        check = await requireServices(this.deps, step.name).check(app, services.revision, applied);
         this.readSince = undefined;
       } catch (err) {
         const message = (err as Error).message;

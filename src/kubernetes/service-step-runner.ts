@@ -9,6 +9,9 @@ import type { KubeClients } from './clients.js';
 import { applyService, readRollout, type ServiceObjects } from './service-api.js';
 import { explainRollout, ServiceJudge, type RolloutView, type ServiceJudgeOptions } from './service-judge.js';
 
+/** How long an image pull may fail before the step fails for it, at most (the judge's default too). */
+const IMAGE_PULL_GRACE_MS = 60_000;
+
 export interface ServiceRunnerOptions extends ServiceJudgeOptions {
   /** Between reads of the rollout (the Deployment, its ReplicaSets and pods): default 2 s. */
   pollMs?: number;
@@ -61,7 +64,13 @@ export class ServiceStepRunner {
       `applied Deployment and Service ${namespace}/${name} (revision ${ctx.revision}, generation ` +
         `${applied.deployment.metadata?.generation ?? '?'})`,
     );
-    const judge = new ServiceJudge(this.options);
+    // An image that cannot be pulled is given a grace (a registry hiccup heals), but never most of the step's
+    // time: with a short timeout the failure must still say "image pull", not "timed out".
+    const pullGraceMs = Math.min(
+      this.options.imagePullGraceMs ?? IMAGE_PULL_GRACE_MS,
+      limits.timeoutMs !== undefined ? limits.timeoutMs / 2 : Infinity,
+    );
+    const judge = new ServiceJudge({ ...this.options, imagePullGraceMs: pullGraceMs });
     let last: RolloutView | undefined;
     let state = 'applied';
     let problem: string | undefined;
