@@ -224,11 +224,11 @@ export function createActivities(deps: KappaDeps) {
       // Only polls that start after supervision began count: an older one may predate the app.
       let after = Date.now();
       // Many apps are supervised at once, and a stop does not wait for this activity (TRY_CANCEL): heartbeat
-      // twice per timeout, no more (the SDK's own default throttle is 0.8 of the timeout).
+      // every two thirds of the timeout, no more (the SDK's own default throttle is 0.8 of it).
       const timeoutMs = ctx.info.heartbeatTimeoutMs ?? 30_000;
       const stopHeartbeats = keepHeartbeating(
         () => ({ appId: input.appId, lastPollAt: after }),
-        Math.max(heartbeatEveryMs, timeoutMs / 2),
+        Math.max(heartbeatEveryMs, (timeoutMs * 2) / 3),
       );
       try {
         for (;;) {

@@ -11,8 +11,12 @@ import { NON_RETRYABLE_FAILURES } from '../common/failures.js';
 
 /** A dead worker is noticed after this long without a heartbeat; the activity then runs on another worker. */
 const HEARTBEAT_TIMEOUT = '15s';
-/** A supervision's heartbeat timeout, as a multiple of the poll interval and within these bounds. */
-const SUPERVISION_HEARTBEAT = { polls: 3, minMs: 15_000, maxMs: 120_000 };
+/**
+ * A supervision's heartbeat timeout, as a multiple of the poll interval and within these bounds: how long a dead
+ * worker's apps wait for another worker (60 s at the default 10 s poll). Every supervised app heartbeats twice per
+ * timeout (and a heartbeat costs the worker ~1 ms of CPU), so this is also what 1000 apps cost at rest.
+ */
+const SUPERVISION_HEARTBEAT = { polls: 6, minMs: 15_000, maxMs: 180_000 };
 /** Room for an activity to report its own timeout (with a clearer message) before Temporal's fires. */
 const OWN_TIMEOUT_MARGIN_MS = 60_000;
 

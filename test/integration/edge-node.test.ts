@@ -197,9 +197,9 @@ describe('edge node, in-process worker', () => {
     const names = Array.from({ length: 20 }, (_, i) => `fleet-${i}`);
     for (const name of names) await deployApp(client, TASK_QUEUE, sparkApp(name, { pollInterval: '1s' }));
     for (const name of names) await running(name);
-    // A stopped app's supervision (not waited for by the stop) hears of it at its next heartbeat, half its
-    // heartbeat timeout (15 s here) after the last: until then it still asks the poller every 500 ms.
-    await new Promise((r) => setTimeout(r, Math.max(0, stopsSent + 8_000 - Date.now())));
+    // A stopped app's supervision (not waited for by the stop) hears of it at its next heartbeat, two thirds of
+    // its heartbeat timeout (15 s here) after the last: until then it still asks the poller every 500 ms.
+    await new Promise((r) => setTimeout(r, Math.max(0, stopsSent + 11_000 - Date.now())));
     const windowMs = 6_000;
     const since = Date.now();
     await new Promise((r) => setTimeout(r, windowMs));
