@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../common/failures.js';
 import { formatDuration, durationMs } from '../common/duration.js';
 import type { KappaDeps, StepContext } from '../ports.js';
+import { appById, appsNamed } from '../yarn/app-index.js';
 import { isLive, YarnUnavailableError, type YarnAppReport } from '../yarn/model.js';
 import { supervisionMetrics } from './app-metrics.js';
 import { orCancelled } from './cancellation.js';
@@ -242,7 +243,7 @@ export function createActivities(deps: KappaDeps) {
           if ('apps' in snapshot) {
             if (input.degradedSince !== undefined) {
               // After a ResourceManager restart a recovered app is ACCEPTED until its AM registers again.
-              const own = snapshot.apps.find((app) => app.id === input.appId);
+              const own = appById(snapshot.apps, input.appId);
               const waiting =
                 input.acceptedTimeoutMs !== undefined && own !== undefined && own.state !== 'RUNNING';
               return waiting
@@ -254,14 +255,12 @@ export function createActivities(deps: KappaDeps) {
             }
             failedPolls = 0;
             firstFailureAt = undefined;
-            const own = snapshot.apps.find((app) => app.id === input.appId);
+            const own = appById(snapshot.apps, input.appId);
             if (own) {
               // The invariant, on every poll: no other live instance of the name beside the supervised one.
               // Only while that one is live, and not once cancelled: a supervision the workflow has left (a
               // restart, a deploy) must never take the instance that replaced its app for an extra.
-              const extras = snapshot.apps.filter(
-                (app) => app.name === input.appName && app.id !== input.appId,
-              );
+              const extras = appsNamed(snapshot.apps, input.appName).filter((app) => app.id !== input.appId);
               if (extras.length === 0 || ctx.cancellationSignal.aborted) {
                 const change = acceptedChange(input, own, snapshot.startedAt) ?? (await services.change());
                 if (change) return change;

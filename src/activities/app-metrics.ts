@@ -6,6 +6,7 @@ import { Context } from '@temporalio/activity';
 import type { MetricGauge, MetricMeter } from '@temporalio/common';
 import { Metric } from '../common/metric-names.js';
 import { Phase } from '../common/phases.js';
+import { appById } from '../yarn/app-index.js';
 import type { LiveSnapshot } from '../ports.js';
 import { statusQuery } from '../workflows/definitions.js';
 import type { SuperviseInput } from './types.js';
@@ -81,7 +82,7 @@ export class SupervisionMetrics {
     if (owners.get(this.key) !== this) return;
     this.refreshBudget();
     if (!('apps' in snapshot)) return; // a failed poll says nothing of the app; Degraded says it (`start`)
-    const own = snapshot.apps.find((app) => app.id === this.input.appId);
+    const own = appById(snapshot.apps, this.input.appId);
     const seconds = snapshot.startedAt / 1000;
     this.setUp(own?.state === 'RUNNING' ? 1 : 0);
     if (own?.state === 'RUNNING') this.lastRunning.set(seconds, this.tags);
