@@ -52,7 +52,10 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('validate [paths...]')
     .description('validate app configs (default: config/apps)')
-    .option('--cluster', "also send each pod to the kubeconfig's cluster as a strict server-side dry run")
+    .option(
+      '--cluster',
+      "also send each pod, Deployment and Service to the kubeconfig's cluster as a strict server-side dry run",
+    )
     .action(
       run((paths: string[], options: { cluster?: boolean }) =>
         options.cluster ? validateClusterCommand(context(), paths) : validateCommand(context(), paths),
