@@ -27,6 +27,8 @@ export class HostPoller {
   private inflight: Promise<Snapshot> | undefined;
   private next: Promise<Snapshot> | undefined;
   private waiters: { after: number; intervalMs: number; resolve: (snap: Snapshot) => void }[] = [];
+  /** The shortest interval among the waiters (kept as they come and go: a thousand wait at once). */
+  private shortestMs = Infinity;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
 
@@ -51,7 +53,10 @@ export class HostPoller {
     if (this.last && this.last.startedAt > after) return Promise.resolve(this.last);
     return new Promise((resolve) => {
       this.waiters.push({ after, intervalMs, resolve });
-      this.schedule();
+      if (intervalMs < this.shortestMs || !this.timer) {
+        this.shortestMs = Math.min(this.shortestMs, intervalMs);
+        this.schedule();
+      }
     });
   }
 
@@ -67,14 +72,12 @@ export class HostPoller {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.waiters = [];
+    this.shortestMs = Infinity;
   }
 
   private schedule(): void {
     if (this.waiters.length === 0) return;
-    const interval = Math.min(
-      ...this.waiters.map((w) => w.intervalMs),
-      this.options.maxIntervalMs ?? Infinity,
-    );
+    const interval = Math.min(this.shortestMs, this.options.maxIntervalMs ?? Infinity);
     const at = Math.max(Date.now(), (this.last?.startedAt ?? 0) + interval);
     if (this.timer && this.timerAt <= at) return;
     clearTimeout(this.timer);
@@ -111,6 +114,7 @@ export class HostPoller {
       if (this.inflight === run) this.inflight = undefined;
       const ready = this.waiters.filter((w) => w.after < snap.startedAt);
       this.waiters = this.waiters.filter((w) => w.after >= snap.startedAt);
+      this.shortestMs = this.waiters.reduce((min, w) => Math.min(min, w.intervalMs), Infinity);
       for (const w of ready) w.resolve(snap);
       this.schedule();
     });

@@ -46,6 +46,14 @@ export function isRestAppNotFound(body: string): boolean {
 }
 
 /**
+ * A 400 for a `deSelects` name the ResourceManager does not know (`BadRequestException: Invalid deSelects string …`):
+ * releases before Hadoop 3.2 know fewer names than Kappa asks to leave out.
+ */
+export function isRestInvalidDeSelects(status: number, body: string): boolean {
+  return status === 400 && body.includes('Invalid deSelects string');
+}
+
+/**
  * `GET /ws/v1/cluster/info`'s `haState`: ACTIVE, STANDBY, or INITIALIZING while a ResourceManager starts. A
  * standby answers this path itself (no redirect), as does an RM that is still recovering its applications.
  */

@@ -74,7 +74,10 @@ for (const via of Object.keys(TRANSPORTS)) {
       const seen = redirecting.requests.slice(before);
       assert.deepEqual(
         seen.map((r) => r.url),
-        ['/ws/v1/cluster/info', '/ws/v1/cluster/apps?states=SUBMITTED,ACCEPTED,RUNNING'],
+        [
+          '/ws/v1/cluster/info',
+          '/ws/v1/cluster/apps?states=SUBMITTED,ACCEPTED,RUNNING&deSelects=resourceRequests,timeouts,appNodeLabelExpression,amNodeLabelExpression,resourceInfo',
+        ],
       );
       // Through the edge node's curl, or a plain request on the forwarded connection.
       assert.equal(/^curl\//.test(seen[0]?.userAgent ?? ''), via === 'curl', seen[0]?.userAgent);

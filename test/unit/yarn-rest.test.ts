@@ -23,6 +23,8 @@ import {
   type RestTransport,
 } from '../../src/yarn/rest-transport.js';
 import { ResourceManagers } from '../../src/yarn/rm-failover.js';
+import { YarnRest } from '../../src/yarn/yarn-rest.js';
+import type { YarnGateway } from '../../src/ports.js';
 import { shellJoin } from '../../src/common/shell-quote.js';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'yarn-transcripts');
@@ -339,6 +341,77 @@ describe('HA: following the active ResourceManager', () => {
   });
 });
 
+/** Every host here is a REST host: the CLI gateway is never asked. */
+const noCli: YarnGateway = {
+  listLive: () => Promise.reject(new Error('not a REST host')),
+  nextLive: () => Promise.reject(new Error('not a REST host')),
+  status: () => Promise.reject(new Error('not a REST host')),
+  kill: () => Promise.reject(new Error('no kills here')),
+};
+
+describe('the live list: without the fields Kappa never reads', () => {
+  const RM = 'http://rm1:8088';
+  const LEAN =
+    'deSelects=resourceRequests,timeouts,appNodeLabelExpression,amNodeLabelExpression,resourceInfo';
+  const rest = (transport: RestTransport) =>
+    new YarnRest(noCli, {
+      'edge-1': { resourceManagers: [RM], transport, timeoutMs: 10_000, pollIntervalMs: 2_000 },
+    });
+
+  test('asks with deSelects; the lean answer (real, 1.2 KB per app) reads as the full one', async () => {
+    const transport = scripted({
+      [RM]: rm('ACTIVE', (url) => ({
+        status: 200,
+        body: fixture(
+          url.includes('deSelects=') ? 'rest-apps-running-deselects.json' : 'rest-apps-running.json',
+        ),
+      })),
+    });
+    const gateway = rest(transport);
+    const lean = await gateway.listLive('edge-1');
+    assert.ok(transport.asked.some((url) => url.endsWith(`?states=SUBMITTED,ACCEPTED,RUNNING&${LEAN}`)));
+    // Another app than rest-apps-running.json's, recorded the same way: the same fields come out of both.
+    const [full] = parseRestAppList(fixture('rest-apps-running.json'));
+    assert.deepEqual(Object.keys(lean[0] ?? {}).sort(), Object.keys(full ?? {}).sort());
+    assert.equal(lean[0]?.state, 'RUNNING');
+    assert.match(lean[0]?.trackingUrl ?? '', /\/proxy\/application_\d+_\d+\/$/);
+    gateway.close();
+  });
+
+  test('an RM that refuses them (400 Invalid deSelects string, as the real one answers): asked again without, and from then on', async () => {
+    const transport = scripted({
+      [RM]: rm('ACTIVE', (url) =>
+        url.includes('deSelects=')
+          ? { status: 400, body: fixture('rest-apps-invalid-deselects.json') }
+          : { status: 200, body: fixture('rest-apps-running.json') },
+      ),
+    });
+    const gateway = rest(transport);
+    assert.equal((await gateway.listLive('edge-1')).length, 1);
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal((await gateway.listLive('edge-1')).length, 1);
+    const lists = transport.asked.filter((url) => url.includes(APPS));
+    assert.deepEqual(
+      lists.map((url) => url.includes('deSelects=')),
+      [true, false, false],
+    );
+    gateway.close();
+  });
+
+  test('any other 400 is the poll failing, not a reason to ask for everything', async () => {
+    const transport = scripted({
+      [RM]: rm('ACTIVE', () => ({
+        status: 400,
+        body: '{"RemoteException":{"exception":"BadRequestException","message":"java.lang.Exception: Invalid application-state x"}}',
+      })),
+    });
+    const gateway = rest(transport);
+    await assert.rejects(gateway.listLive('edge-1'), YarnUnavailableError);
+    assert.ok(transport.asked.filter((url) => url.includes(APPS)).every((url) => url.includes('deSelects=')));
+    gateway.close();
+  });
+});
+
 describe('the host poller of a REST host', () => {
   test('polls at its own interval when that is shorter than what supervisions ask', async () => {
     const polls: number[] = [];
@@ -356,6 +429,28 @@ describe('the host poller of a REST host', () => {
       for (let i = 0; i < 4; i++) after = (await poller.nextLive(after, 60_000)).startedAt;
       assert.equal(polls.length, 4);
       assert.ok(polls.at(-1)! - polls[0]! < 2_000, `4 polls took ${polls.at(-1)! - polls[0]!} ms`);
+    } finally {
+      clearInterval(alive);
+      poller.close();
+    }
+  });
+
+  test('a thousand waiters share one poll; one that asks a shorter interval brings the next poll forward', async () => {
+    let polls = 0;
+    const poller = new HostPoller(() => {
+      polls += 1;
+      return Promise.resolve([]);
+    });
+    const alive = setInterval(() => undefined, 1_000);
+    try {
+      const first = await poller.nextLive(Date.now() - 1, 60_000);
+      const slow = Array.from({ length: 1000 }, () => poller.nextLive(first.startedAt, 60_000));
+      const started = Date.now();
+      const quick = await poller.nextLive(first.startedAt, 50);
+      assert.ok(Date.now() - started < 2_000, `the 50 ms waiter waited ${Date.now() - started} ms`);
+      const answered = await Promise.all(slow);
+      assert.equal(polls, 2);
+      assert.ok(answered.every((snap) => snap.startedAt === quick.startedAt));
     } finally {
       clearInterval(alive);
       poller.close();
