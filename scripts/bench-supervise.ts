@@ -1,8 +1,10 @@
 // Benchmark: supervising N apps on one edge node (`npm run bench:supervise [-- --n 1,100,1000 --window 60s
-// --method cli,rest --workers 3]`). Real parts: a Temporal dev server, OpenSSH sshd on loopback, `kappa worker`
-// processes with the production activities, `kappa deploy DIR` for the start-up, curl on the edge node for REST;
-// the yarn/spark-submit double (test/support/yarn-double.ts) plays the ResourceManager's CLI side and
-// test/support/rest-double.ts its REST API, both on one model of the RM's apps. Prints, per N and poll method:
+// --method cli,rest --workers 3 --double server|process]`). Real parts: a Temporal dev server, OpenSSH sshd on
+// loopback, `kappa worker` processes with the production activities, `kappa deploy DIR` for the start-up, curl on
+// the edge node for REST; the yarn/spark-submit double (test/support/yarn-double.ts) plays the ResourceManager's CLI
+// side and test/support/rest-double.ts its REST API, both on one model of the RM's apps. The double runs as one
+// server process (a few ms of CPU a call; --double process: node started per call, 0.05-0.1 CPU-s, which at 1000
+// apps weighed on this machine's start-up); either way its CPU is counted as the edge node's. Prints, per N and poll method:
 // list calls per minute, the edge node's CPU, the workers' RSS and CPU, detection latency (app killed -> its steps
 // running again) p50/p95, start-up time, and with several workers the takeover after one is SIGKILLed, the
 // resubmissions it caused and the most live instances of any app seen during the whole run.
@@ -16,7 +18,7 @@ import { connectClient, startServer, tempDir, waitFor } from '../test/support/ha
 import { RestDouble } from '../test/support/rest-double.js';
 import { Sshd } from '../test/support/sshd.js';
 import { YarnDouble } from '../test/support/yarn-double.js';
-import { percentile, treeCpuSeconds } from './bench/edge-meter.js';
+import { percentile, processCpuSeconds, treeCpuSeconds } from './bench/edge-meter.js';
 import { startupTimeline } from './bench/startup-timeline.js';
 import {
   kappaDeploy,
@@ -52,6 +54,8 @@ const { values } = parseArgs({
     partitions: { type: 'string' },
     /** Writes the worker's CPU profile (node --cpu-prof) into this directory. */
     profile: { type: 'string' },
+    /** The yarn/spark-submit double: one server process for every call, or node per call. */
+    double: { type: 'string', default: 'server' },
   },
 });
 const sizes = values.n.split(',').map(Number);
@@ -63,6 +67,8 @@ if (methods.some((m) => m !== 'cli' && m !== 'rest'))
   throw new Error(`--method: cli or rest, not ${values.method}`);
 if (values.via !== 'curl' && values.via !== 'tunnel')
   throw new Error(`--via: curl or tunnel, not ${values.via}`);
+if (values.double !== 'server' && values.double !== 'process')
+  throw new Error(`--double: server or process, not ${values.double}`);
 
 /** `--partitions N`: the task queue's partitions on the dev server (Temporal's default is 4). */
 const serverConfig = () =>
@@ -99,9 +105,18 @@ async function workerCounts(port: number | undefined): Promise<Record<string, nu
 
 const sshdPid = (sshd: Sshd) => Number(readFileSync(join(sshd.dir, 'sshd.pid'), 'utf8').trim());
 
+/** The edge node's CPU: its sshd and everything under it, and the double's server, which is not under sshd. */
+function edgeCpuSeconds(sshd: Sshd, double: YarnDouble): number {
+  return treeCpuSeconds(sshdPid(sshd)) + doubleServerCpuSeconds(double);
+}
+
+const doubleServerCpuSeconds = (double: YarnDouble) =>
+  double.serverPid === undefined ? 0 : processCpuSeconds(double.serverPid);
+
 async function benchOne(sshd: Sshd, n: number, method: 'cli' | 'rest'): Promise<Row> {
   const server = await startServer(serverConfig());
-  const double = new YarnDouble(tempDir('bench-double'));
+  const double = new YarnDouble(tempDir('bench-double'), { server: values.double === 'server' });
+  await double.start();
   const rest = method === 'rest' ? new RestDouble(double.stateDir) : undefined;
   const rm = await rest?.start();
   const configFile = join(tempDir('bench-config'), 'worker.yaml');
@@ -156,7 +171,8 @@ async function benchOne(sshd: Sshd, n: number, method: 'cli' | 'rest'): Promise<
     const cpuAt = () => ({
       all: treeCpuSeconds(process.pid),
       workers: workers.reduce((sum, w) => sum + procStats(w.pid).cpuSeconds, 0),
-      edge: treeCpuSeconds(sshdPid(sshd)),
+      edge: edgeCpuSeconds(sshd, double),
+      double: doubleServerCpuSeconds(double),
     });
     const cpuBefore = cpuAt();
     const started = Date.now();
@@ -168,22 +184,25 @@ async function benchOne(sshd: Sshd, n: number, method: 'cli' | 'rest'): Promise<
       `  ${label}: kappa deploy took ${deploySeconds.toFixed(1)} s, all running after ${startSeconds.toFixed(1)} s; measuring ${values.window}...\n`,
     );
     const cpuAfter = cpuAt();
-    const used = (part: 'all' | 'workers' | 'edge') => cpuAfter[part] - cpuBefore[part];
+    const used = (part: keyof typeof cpuAfter) => cpuAfter[part] - cpuBefore[part];
+    const ofEdge =
+      values.double === 'server'
+        ? `the double's server ${used('double').toFixed(1)} of it`
+        : 'node started per double call';
     process.stderr.write(
-      `  ${label}: start-up CPU-s: all ${used('all').toFixed(1)}, workers ${used('workers').toFixed(1)}, edge node ${used('edge').toFixed(1)}, the rest (dev server, kappa deploy, this script) ${(used('all') - used('workers') - used('edge')).toFixed(1)}; yarn calls ${double.calls((c) => c.tool === 'yarn' && c.at >= started).length} (lists ${double.listCalls(started).length})\n`,
+      `  ${label}: start-up CPU-s: all ${used('all').toFixed(1)}, workers ${used('workers').toFixed(1)}, edge node ${used('edge').toFixed(1)} (${ofEdge}), the rest (dev server, kappa deploy, this script) ${(used('all') - used('workers') - used('edge')).toFixed(1)}; yarn calls ${double.calls((c) => c.tool === 'yarn' && c.at >= started).length} (lists ${double.listCalls(started).length}), spark-submits ${double.calls((c) => c.tool === 'spark-submit' && c.at >= started).length}\n`,
     );
     const sample = names.filter((_, i) => i % Math.max(1, Math.floor(n / 50)) === 0);
     process.stderr.write(await startupTimeline(client, sample, started));
 
     // Steady state: nothing happens but supervision.
     await sleep(5_000);
-    const edge = sshdPid(sshd);
-    const before = { workers: workers.map((w) => procStats(w.pid)), edge: treeCpuSeconds(edge) };
+    const before = { workers: workers.map((w) => procStats(w.pid)), edge: edgeCpuSeconds(sshd, double) };
     const threadsBefore = threadCpu(workers[0]!.pid);
     const countsBefore = await workerCounts(metricsPort);
     const since = Date.now();
     await sleep(windowMs);
-    const after = { workers: workers.map((w) => procStats(w.pid)), edge: treeCpuSeconds(edge) };
+    const after = { workers: workers.map((w) => procStats(w.pid)), edge: edgeCpuSeconds(sshd, double) };
     const elapsed = Date.now() - since;
     const counts = await workerCounts(metricsPort);
     if (counts && countsBefore) {
@@ -268,6 +287,7 @@ async function benchOne(sshd: Sshd, n: number, method: 'cli' | 'rest'): Promise<
     await close();
     await server.stop();
     await rest?.stop();
+    await double.stop();
   }
 }
 
@@ -280,7 +300,12 @@ async function main() {
   } finally {
     await sshd.stop();
   }
-  printTable(rows, { poll: values.poll, window: values.window, restPoll: values['rest-poll'] ?? '2s' });
+  printTable(rows, {
+    poll: values.poll,
+    window: values.window,
+    restPoll: values['rest-poll'] ?? '2s',
+    double: values.double as 'server' | 'process',
+  });
 }
 
 main().catch((err: unknown) => {

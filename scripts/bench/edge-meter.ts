@@ -3,7 +3,7 @@
 //     log line per call with its start and end, exit code, and the CPU of the call (the wrapper shell's own time
 //     plus that of the children it waited for, i.e. the yarn JVM: utime+stime+cutime+cstime from /proc/$$/stat, what
 //     getrusage(RUSAGE_SELF) + getrusage(RUSAGE_CHILDREN) report);
-//   - the CPU of a whole process tree (an sshd and every session under it), from /proc.
+//   - the CPU of a whole process tree (an sshd and every session under it), or of one process, from /proc.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -57,7 +57,7 @@ export function readCalls(log: string): YarnCall[] {
 }
 
 /** CPU seconds of one process: its own and that of its children it has reaped. */
-function processCpuSeconds(pid: number): number {
+export function processCpuSeconds(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

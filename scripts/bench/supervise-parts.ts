@@ -266,7 +266,10 @@ export interface Row {
   maxLive: number;
 }
 
-export function printTable(rows: Row[], run: { poll: string; window: string; restPoll: string }): void {
+export function printTable(
+  rows: Row[],
+  run: { poll: string; window: string; restPoll: string; double: 'server' | 'process' },
+): void {
   const f = (x: number | null, d = 1) => (x === null || Number.isNaN(x) ? '-' : x.toFixed(d));
   const table = [
     ['N', 'method', 'workers', 'lists/min', 'edge CPU s/min', 'real-yarn est s/min', 'worker RSS MiB'],
@@ -308,14 +311,18 @@ export function printTable(rows: Row[], run: { poll: string; window: string; res
     `poll interval ${run.poll} (rest: the host's yarnRest.pollInterval ${run.restPoll}), steady window ${run.window}, one edge node`,
   );
   for (const row of all) console.log(row.map((c, i) => c.padStart(widths[i]!)).join('  '));
-  for (const line of LEGEND) console.log(line);
+  for (const line of legend(run.double)) console.log(line);
 }
 
-const LEGEND = [
+const legend = (double: 'server' | 'process') => [
   'lists/min: cli, `yarn application -list` calls; rest, GET /ws/v1/cluster/apps?states=… requests (each comes in',
   '  one curl with a GET /ws/v1/cluster/info); steady window, all workers together.',
-  "edge CPU s/min: CPU of the edge node's sshd and everything under it (sessions, shells, the yarn double or curl),",
-  '  exited children included; steady window. The yarn double is a node process, not a JVM:',
+  "edge CPU s/min: the edge node's CPU: its sshd and everything under it (sessions, shells, the double's wrappers,",
+  "  curl), exited children included, and the yarn double's server if one runs; steady window. The yarn/spark-submit",
+  double === 'server'
+    ? '  double is one long-lived node server, a few ms of CPU a call besides its sh wrapper and curl (--double server);'
+    : '  double starts node per call, 0.05-0.1 CPU-s each (--double process);',
+  "  a real yarn or spark-submit is a JVM costing far more, on an edge node that is not the worker's machine:",
   'real-yarn est s/min: cli with a real yarn JVM, yarn calls/min x 1.0 CPU-s (0.7-1.25 CPU-s per real',
   '  `yarn application -list`, measured on the real tier); rest runs the real curl, so its measured edge CPU stands.',
   'worker RSS MiB, worker CPU %: all kappa worker processes together, end of / over the steady window (% of a core).',

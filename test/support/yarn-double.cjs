@@ -516,4 +516,6 @@ function main() {
   }
 }
 
-main();
+// Run by node: one call. Required (yarn-double-server.cjs runs the calls in one process): main and the parser.
+if (require.main === module) main();
+else module.exports = { main, sparkArgs };

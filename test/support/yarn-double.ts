@@ -1,6 +1,8 @@
 // Installs the yarn/spark-submit double (yarn-double.cjs) in a directory and lets tests read and change its
 // state the way the outside world would (an app killed by someone else, a ResourceManager going down). The apps
-// are yarn-model.cjs's, read and changed through the same model the double uses.
+// are yarn-model.cjs's, read and changed through the same model the double uses. With `{ server: true }` (for the
+// benchmark) one server process (yarn-double-server.cjs, between start() and stop()) answers every call instead.
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import {
   appendFileSync,
   chmodSync,
@@ -11,12 +13,15 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { formatIssue } from '../../src/config/issues.js';
 import { validateAppConfig } from '../../src/config/validate-app.js';
+import { wrapperScript } from './yarn-double-server.cjs';
 import * as model from './yarn-model.cjs';
 
 const DOUBLE = join(__dirname, 'yarn-double.cjs');
+const SERVER = join(__dirname, 'yarn-double-server.cjs');
 
 export type DoubleApp = model.ModelApp;
 
@@ -36,13 +41,31 @@ export interface DoubleCall {
   args: string[];
 }
 
+export interface YarnDoubleOptions {
+  /**
+   * One long-lived server answers every call (a few ms of CPU each instead of a node start-up, ~0.1 CPU-s), from
+   * start() to stop(). The calls the double answers by waiting (the rm-hang and rm-fast-fail markers, rm-down for
+   * spark-submit, submit-linger, spark-submit waiting for its app) are refused, exit 2. For the benchmark.
+   */
+  server?: boolean;
+}
+
+type ServerProcess = ChildProcessByStdio<Writable, Readable, Readable>;
+
 export class YarnDouble {
   readonly stateDir: string;
   readonly yarn: string;
   readonly sparkSubmit: string;
+  /** The server mode's UNIX socket. */
+  readonly socket: string;
+  private server: ServerProcess | undefined;
 
-  constructor(readonly dir: string) {
+  constructor(
+    readonly dir: string,
+    readonly options: YarnDoubleOptions = {},
+  ) {
     this.stateDir = join(dir, 'state');
+    this.socket = join(dir, 'double.sock');
     mkdirSync(this.stateDir, { recursive: true });
     mkdirSync(join(dir, 'bin'), { recursive: true });
     this.yarn = join(dir, 'bin', 'yarn');
@@ -53,11 +76,49 @@ export class YarnDouble {
     ] as const) {
       writeFileSync(
         file,
-        `#!/bin/sh\nYARN_DOUBLE_STATE='${this.stateDir}' exec '${process.execPath}' '${DOUBLE}' ${tool} "$@"\n`,
+        options.server
+          ? wrapperScript(tool, this.socket)
+          : `#!/bin/sh\nYARN_DOUBLE_STATE='${this.stateDir}' exec '${process.execPath}' '${DOUBLE}' ${tool} "$@"\n`,
       );
       chmodSync(file, 0o755);
     }
     if (!existsSync(join(this.stateDir, 'calls.log'))) appendFileSync(join(this.stateDir, 'calls.log'), '');
+  }
+
+  /** Server mode: starts the server and resolves once it listens (nothing to do for the per-process double). */
+  async start(): Promise<void> {
+    if (!this.options.server || this.server) return;
+    // Its stdin is this process's pipe: the server ends with this process, however that ends.
+    const child = spawn(process.execPath, [SERVER, this.stateDir, this.socket], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.server = child;
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        output += d.toString();
+        if (output.includes('listening\n')) resolve();
+      });
+      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+      child.once('exit', (code, signal) =>
+        reject(new Error(`yarn double server exited (${code ?? signal}): ${output}`)),
+      );
+    });
+  }
+
+  /** Stops the server, if one runs; the wrappers then fail (exit 2) until start() again. */
+  async stop(): Promise<void> {
+    const child = this.server;
+    this.server = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+
+  /** The server's pid (its CPU is the edge node's: it is not under the edge node's sshd). */
+  get serverPid(): number | undefined {
+    return this.server?.pid;
   }
 
   /** An ssh step submitting `appName` in cluster mode with waitAppCompletion=false, as Kappa's examples do. */
