@@ -16,7 +16,14 @@ export interface HostPollerOptions {
    * `yarnRest.pollInterval`: its polls are cheap, so supervisions learn sooner).
    */
   maxIntervalMs?: number;
+  /**
+   * The least time between the starts of two polls asked for fresh (existence checks): a deploy of many apps asks
+   * for fresh lists without pause, and one list every half second answers all of them (default 500 ms).
+   */
+  freshSpacingMs?: number;
 }
+
+const FRESH_SPACING_MS = 500;
 
 /**
  * Shares list calls on one host. Supervisions wait for the next scheduled poll (one per
@@ -90,13 +97,21 @@ export class HostPoller {
     this.timer.unref(); // a pending poll alone must not keep a stopping worker alive
   }
 
+  /** A poll that starts after now: after the one under way, and not sooner than the spacing after the last. */
   private fresh(): Promise<Snapshot> {
-    if (!this.inflight) return this.poll();
-    this.next ??= this.inflight.then(() => {
+    const spacing = this.options.freshSpacingMs ?? FRESH_SPACING_MS;
+    if (!this.inflight && (!this.last || Date.now() - this.last.startedAt >= spacing)) return this.poll();
+    this.next ??= this.spaced(spacing).then(() => {
       this.next = undefined;
       return this.poll();
     });
     return this.next;
+  }
+
+  private async spaced(spacing: number): Promise<void> {
+    if (this.inflight) await this.inflight;
+    const wait = (this.last?.startedAt ?? 0) + spacing - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
 
   private poll(): Promise<Snapshot> {

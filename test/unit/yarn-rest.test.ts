@@ -435,6 +435,36 @@ describe('the host poller of a REST host', () => {
     }
   });
 
+  test('fresh lists (existence checks) are spaced: a burst of them shares few polls, each after the request', async () => {
+    const starts: number[] = [];
+    const poller = new HostPoller(
+      () => {
+        const start = Date.now();
+        starts.push(start);
+        // The answer says when its poll started.
+        const app = { id: String(start), name: 'x', state: 'RUNNING', finalStatus: 'UNDEFINED' } as const;
+        return new Promise((resolve) => setTimeout(() => resolve([app]), 20));
+      },
+      { freshSpacingMs: 200 },
+    );
+    const asked: number[] = [];
+    const answers: Promise<YarnAppReport[]>[] = [];
+    for (let i = 0; i < 10; i++) {
+      asked.push(Date.now());
+      answers.push(poller.snapshot(0));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const polledAt = (await Promise.all(answers)).map((apps) => Number(apps[0]!.id));
+    poller.close();
+    assert.ok(starts.length >= 2 && starts.length <= 4, `${starts.length} polls for 10 checks in 0.5 s`);
+    for (let i = 1; i < starts.length; i++)
+      assert.ok(starts[i]! - starts[i - 1]! >= 195, `polls ${starts[i]! - starts[i - 1]!} ms apart`);
+    // Every check was answered by a poll that started at or after it was asked.
+    polledAt.forEach((at, i) =>
+      assert.ok(at >= asked[i]!, `check ${i}: a poll from ${asked[i]! - at} ms before`),
+    );
+  });
+
   test('a thousand waiters share one poll; one that asks a shorter interval brings the next poll forward', async () => {
     let polls = 0;
     const poller = new HostPoller(() => {
