@@ -5,9 +5,10 @@
 // side and test/support/rest-double.ts its REST API, both on one model of the RM's apps. The double runs as one
 // server process (a few ms of CPU a call; --double process: node started per call, 0.05-0.1 CPU-s, which at 1000
 // apps weighed on this machine's start-up); either way its CPU is counted as the edge node's. Prints, per N and poll method:
-// list calls per minute, the edge node's CPU, the workers' RSS and CPU, detection latency (app killed -> its steps
-// running again) p50/p95, start-up time, and with several workers the takeover after one is SIGKILLed, the
-// resubmissions it caused and the most live instances of any app seen during the whole run.
+// list calls per minute, the edge node's CPU, the workers' RSS and CPU, detection latency (app killed -> its workflow
+// hears of it) and restart latency (-> its steps running again) p50/p95, start-up time, and with several workers the
+// takeover after one is SIGKILLed, the resubmissions it caused and the most live instances of any app seen during
+// the whole run.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,7 +20,7 @@ import { RestDouble } from '../test/support/rest-double.js';
 import { Sshd } from '../test/support/sshd.js';
 import { YarnDouble } from '../test/support/yarn-double.js';
 import { percentile, processCpuSeconds, treeCpuSeconds } from './bench/edge-meter.js';
-import { startupTimeline } from './bench/startup-timeline.js';
+import { startupTimeline, supervisionEndedAt } from './bench/startup-timeline.js';
 import {
   kappaDeploy,
   LiveProbe,
@@ -41,6 +42,8 @@ const { values } = parseArgs({
   options: {
     n: { type: 'string', default: '1,100,1000' },
     window: { type: 'string', default: '60s' },
+    /** Wait after all apps run before the steady window starts. */
+    settle: { type: 'string', default: '30s' },
     poll: { type: 'string', default: '10s' },
     kills: { type: 'string', default: '10' },
     /** cli: `yarn application -list` on the edge node; rest: yarnApi rest (`yarnRest.via`: --via). */
@@ -103,6 +106,11 @@ async function workerCounts(port: number | undefined): Promise<Record<string, nu
   }
 }
 
+const countsText = (before: Record<string, number>, after: Record<string, number>) =>
+  Object.entries(after)
+    .map(([name, value]) => `${name} ${value - (before[name] ?? 0)}`)
+    .join(', ');
+
 const sshdPid = (sshd: Sshd) => Number(readFileSync(join(sshd.dir, 'sshd.pid'), 'utf8').trim());
 
 /** The edge node's CPU: its sshd and everything under it, and the double's server, which is not under sshd. */
@@ -159,14 +167,15 @@ async function benchOne(sshd: Sshd, n: number, method: 'cli' | 'rest'): Promise<
     const names = Array.from({ length: n }, (_, i) => `bench-${i}`);
     const appsDir = tempDir('bench-apps');
     writeAppFiles(appsDir, names, double, values.poll);
-    const allRunning = () =>
-      waitFor(
-        `${n} apps running`,
-        async () =>
-          (await client.workflow.count(`WorkflowType = 'appWorkflow' AND KappaPhase = 'Running'`)).count ===
-            n || undefined,
-        30 * 60_000,
-      );
+    // Asked twice a second: a visibility count costs the dev server CPU the start-up competes for.
+    const allRunning = async () => {
+      const deadline = Date.now() + 30 * 60_000;
+      const running = () => client.workflow.count(`WorkflowType = 'appWorkflow' AND KappaPhase = 'Running'`);
+      while ((await running()).count !== n) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} apps running`);
+        await sleep(500);
+      }
+    };
     // CPU-seconds by part over the start-up: unlike its duration, independent of what else runs on the machine.
     const cpuAt = () => ({
       all: treeCpuSeconds(process.pid),
@@ -175,6 +184,7 @@ async function benchOne(sshd: Sshd, n: number, method: 'cli' | 'rest'): Promise<
       double: doubleServerCpuSeconds(double),
     });
     const cpuBefore = cpuAt();
+    const startCountsBefore = await workerCounts(metricsPort);
     const started = Date.now();
     await kappaDeploy(configFile, server.address, appsDir);
     const deploySeconds = (Date.now() - started) / 1000;
@@ -184,6 +194,10 @@ async function benchOne(sshd: Sshd, n: number, method: 'cli' | 'rest'): Promise<
       `  ${label}: kappa deploy took ${deploySeconds.toFixed(1)} s, all running after ${startSeconds.toFixed(1)} s; measuring ${values.window}...\n`,
     );
     const cpuAfter = cpuAt();
+    const startCounts = await workerCounts(metricsPort);
+    if (startCounts && startCountsBefore) {
+      process.stderr.write(`  ${label}: in the start-up: ${countsText(startCountsBefore, startCounts)}\n`);
+    }
     const used = (part: keyof typeof cpuAfter) => cpuAfter[part] - cpuBefore[part];
     const ofEdge =
       values.double === 'server'
@@ -195,8 +209,8 @@ async function benchOne(sshd: Sshd, n: number, method: 'cli' | 'rest'): Promise<
     const sample = names.filter((_, i) => i % Math.max(1, Math.floor(n / 50)) === 0);
     process.stderr.write(await startupTimeline(client, sample, started));
 
-    // Steady state: nothing happens but supervision.
-    await sleep(5_000);
+    // Steady state: nothing happens but supervision (after the start-up's garbage is collected: --settle).
+    await sleep(durationMs(values.settle));
     const before = { workers: workers.map((w) => procStats(w.pid)), edge: edgeCpuSeconds(sshd, double) };
     const threadsBefore = threadCpu(workers[0]!.pid);
     const countsBefore = await workerCounts(metricsPort);
@@ -206,10 +220,7 @@ async function benchOne(sshd: Sshd, n: number, method: 'cli' | 'rest'): Promise<
     const elapsed = Date.now() - since;
     const counts = await workerCounts(metricsPort);
     if (counts && countsBefore) {
-      const grew = Object.entries(counts)
-        .map(([name, value]) => `${name} ${value - (countsBefore[name] ?? 0)}`)
-        .join(', ');
-      process.stderr.write(`  ${label}: in the steady window: ${grew}\n`);
+      process.stderr.write(`  ${label}: in the steady window: ${countsText(countsBefore, counts)}\n`);
     }
     process.stderr.write(
       `  ${label}: worker CPU by thread: ${threadCpuText(threadsBefore, threadCpu(workers[0]!.pid), elapsed / 1000)}\n`,
@@ -249,6 +260,10 @@ async function benchOne(sshd: Sshd, n: number, method: 'cli' | 'rest'): Promise<
       10 * 60_000,
     );
 
+    const noticed = await Promise.all(
+      [...killedAt].map(async ([name, at]) => (await supervisionEndedAt(client, name, at)) - at),
+    );
+
     // Takeover: SIGKILL one worker once every app runs again; its supervisions must move without a resubmission.
     let taken: { seconds: number; apps: number } | undefined;
     let resubmits: number | null = null;
@@ -272,6 +287,8 @@ async function benchOne(sshd: Sshd, n: number, method: 'cli' | 'rest'): Promise<
       edgeCpuPerMin: ((after.edge - before.edge) * 60_000) / elapsed,
       rssMiB: after.workers.reduce((s, a) => s + a.rssMiB, 0),
       cpuPercent: (workerCpu / (elapsed / 1000)) * 100,
+      noticeP50: percentile(noticed, 50) / 1000,
+      noticeP95: percentile(noticed, 95) / 1000,
       p50: percentile(latencies, 50) / 1000,
       p95: percentile(latencies, 95) / 1000,
       kills,

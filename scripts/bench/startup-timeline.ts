@@ -71,3 +71,21 @@ export async function startupTimeline(
   );
   return `  start-up timeline (${names.length} apps, from the deploy's start):\n${lines.join('\n')}\n`;
 }
+
+/**
+ * When the app's workflow heard that its YARN app ended: the first superviseApp completion recorded at or after
+ * `after` (the kill), from the history.
+ */
+export async function supervisionEndedAt(client: Client, name: string, after: Millis): Promise<Millis> {
+  const history = await client.workflow.getHandle(`kappa/${name}`).fetchHistory();
+  const types = new Map<number, string>();
+  for (const event of history.events ?? []) {
+    const type = event.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (type) types.set(Number(event.eventId), type);
+    const completed = event.activityTaskCompletedEventAttributes;
+    const at = ms(event.eventTime);
+    if (completed && at >= after && types.get(Number(completed.scheduledEventId)) === 'superviseApp')
+      return at;
+  }
+  return NaN;
+}

@@ -256,6 +256,10 @@ export interface Row {
   edgeCpuPerMin: number;
   rssMiB: number;
   cpuPercent: number;
+  /** Kill -> the workflow heard of it (the supervision ended). */
+  noticeP50: number;
+  noticeP95: number;
+  /** Kill -> spark-submit run again. */
   p50: number;
   p95: number;
   kills: number;
@@ -288,6 +292,8 @@ export function printTable(
       'worker CPU %',
       'detect p50 s',
       'detect p95 s',
+      'restart p50 s',
+      'restart p95 s',
       'kills',
       'start-up s',
       'takeover s',
@@ -296,6 +302,8 @@ export function printTable(
     ],
     ...rows.map((r) => [
       f(r.cpuPercent),
+      f(r.noticeP50, 2),
+      f(r.noticeP95, 2),
       f(r.p50, 2),
       f(r.p95, 2),
       String(r.kills),
@@ -326,7 +334,9 @@ const legend = (double: 'server' | 'process') => [
   'real-yarn est s/min: cli with a real yarn JVM, yarn calls/min x 1.0 CPU-s (0.7-1.25 CPU-s per real',
   '  `yarn application -list`, measured on the real tier); rest runs the real curl, so its measured edge CPU stands.',
   'worker RSS MiB, worker CPU %: all kappa worker processes together, end of / over the steady window (% of a core).',
-  'detect p50/p95 s: an app killed from outside -> its spark-submit run again (backoff 1 s, the minimum deploy accepts).',
+  'detect p50/p95 s: an app killed from outside -> its supervision reports the end to the workflow (history).',
+  'restart p50/p95 s: the same kill -> its spark-submit run again (after a fresh existence check and the backoff,',
+  '  1 s, the minimum deploy accepts).',
   'start-up s: `kappa deploy DIR` (N app files) started -> all N phase Running (visibility count).',
   'takeover s: one of the workers SIGKILLed -> every superviseApp it ran started again on another worker',
   '  (pending activity: lastStartedTime after the kill, another identity); (apps it held).',

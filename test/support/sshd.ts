@@ -47,6 +47,9 @@ export class Sshd {
           'MaxSessions 20',
           'MaxStartups 100',
           'LogLevel ERROR',
+          // bash sources ~/.bashrc for a command run by sshd only at SHLVL < 2: root's here runs `pyenv init`
+          // (~0.1 CPU-s per command), which would weigh more than anything Kappa does on the test edge node.
+          'SetEnv SHLVL=1',
         ].join('\n') + '\n',
       );
     }
