@@ -45,11 +45,11 @@ export interface KappaWorkerOptions {
 /**
  * Workflows kept in memory between events. A supervised app's workflow is idle between YARN events, so an evicted
  * one costs one short replay (its history since the last continue-as-new) when something happens; the SDK's own
- * default, sized from the heap (~2300 here), lets a worker of 1000 apps grow past 1 GiB. Deploying 1000 apps at
- * once keeps hundreds of starts in flight: at 250, 2400 of their 4000 workflow tasks were replays (~0.25 MB more per
- * cached workflow, measured with bench:supervise).
+ * default, sized from the heap (~2300 here), lets a worker of 1000 apps grow past 1 GiB. A deploy of 1000 apps at
+ * once evicts starts in flight (2500 of their 4000 workflow tasks are replays at 250), yet 500 did not start them
+ * sooner on 2 cores and cost 270-490 MiB more RSS and 2 % of a core more at rest (a bigger heap to collect).
  */
-export const DEFAULT_MAX_CACHED_WORKFLOWS = 500;
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 250;
 
 /**
  * Workflow-task slots and polls for a cache size (the SDK allows no more slots than cached workflows). Deploying

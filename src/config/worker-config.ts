@@ -142,7 +142,7 @@ export const workerConfigSchema = z.strictObject({
     .refine((n) => n !== 1, 'must be 0 (no cache) or at least 2: the SDK needs room for two')
     .optional()
     .describe(
-      `Workflows kept in memory between events; default 500 (room for a deploy of many apps at once: an app being started that is evicted between its tasks is replayed for each). An evicted app is replayed from its history (since its last continue-as-new) on its next event, which for a supervised app is rare. 0 or 2–${WORKER_LIMITS.maxCachedWorkflows.max}: ${WORKER_LIMITS.maxCachedWorkflows.why}.`,
+      `Workflows kept in memory between events; default 250. An evicted app is replayed from its history (since its last continue-as-new) on its next event, which for a supervised app is rare. 0 or 2–${WORKER_LIMITS.maxCachedWorkflows.max}: ${WORKER_LIMITS.maxCachedWorkflows.why}.`,
     ),
   shutdownGraceTime: boundedDuration(WORKER_LIMITS.shutdownGraceTime, { enforceMin: true })
     .default('30s')
