@@ -37,6 +37,8 @@ export class SupervisionMetrics {
   /** What this supervision last set `up` and restarts-used to. */
   private upShown: number | undefined;
   private usedShown: number | undefined;
+  /** The poll time `lastRunning` was last set to (epoch ms). */
+  private runningShownAt = -Infinity;
 
   constructor(
     meter: MetricMeter,
@@ -84,8 +86,17 @@ export class SupervisionMetrics {
     if (!('apps' in snapshot)) return; // a failed poll says nothing of the app; Degraded says it (`start`)
     const own = appById(snapshot.apps, this.input.appId);
     const seconds = snapshot.startedAt / 1000;
-    this.setUp(own?.state === 'RUNNING' ? 1 : 0);
-    if (own?.state === 'RUNNING') this.lastRunning.set(seconds, this.tags);
+    const running = own?.state === 'RUNNING';
+    // The time moves on at the app's poll interval, not at every poll of its host (a REST host polls every 2 s
+    // for a thousand apps); a return to RUNNING shows at once.
+    if (
+      running &&
+      (this.upShown !== 1 || snapshot.startedAt - this.runningShownAt >= this.input.pollIntervalMs)
+    ) {
+      this.runningShownAt = snapshot.startedAt;
+      this.lastRunning.set(seconds, this.tags);
+    }
+    this.setUp(running ? 1 : 0);
     if (own) this.endSeen = false;
     // A BatchJob that ends has done its work, or its restart policy decides: only a StreamingApp is "down".
     else if (this.input.kind === 'StreamingApp' && !this.endSeen) {

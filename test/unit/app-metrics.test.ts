@@ -81,6 +81,22 @@ describe('the gauges of a supervised app', () => {
     metrics.close();
   });
 
+  test('the last RUNNING time moves at the app poll interval, not at every poll of its host', () => {
+    const meter = new RecordingMeter();
+    const metrics = new SupervisionMetrics(meter, 'default', input({ pollIntervalMs: 10_000 }));
+    const at = (ms: number, state = 'RUNNING') => metrics.polled({ startedAt: ms, apps: [report(state)] });
+    at(1_000_000);
+    assert.equal(meter.get(Metric.appLastRunning), 1_000);
+    at(1_002_000); // a REST host's next poll, 2 s later
+    assert.equal(meter.get(Metric.appLastRunning), 1_000);
+    at(1_010_000);
+    assert.equal(meter.get(Metric.appLastRunning), 1_010);
+    at(1_012_000, 'ACCEPTED');
+    at(1_014_000); // RUNNING again: shown at once
+    assert.equal(meter.get(Metric.appLastRunning), 1_014);
+    metrics.close();
+  });
+
   test('an end a stop caused (the workflow says Stopping) is no outage: no end is recorded', async () => {
     const meter = new RecordingMeter();
     let asked = 0;
