@@ -2,19 +2,11 @@
 // a re-list on 410 Gone, a watch resumed from the last resourceVersion). What it leaves to its caller is done
 // here: an error stops it, so it is started again after a backoff (exponential, capped), and a refusal (403)
 // ends the watch for good with the API server's words.
-import {
-  ADD,
-  CONNECT,
-  DELETE,
-  ERROR,
-  ListWatch,
-  UPDATE,
-  type V1Pod,
-  type Watch,
-} from '@kubernetes/client-node';
+import { ADD, CONNECT, DELETE, ERROR, ListWatch, UPDATE, type V1Pod } from '@kubernetes/client-node';
 import { formatDuration } from '../common/duration.js';
 import type { StepContext } from '../ports.js';
 import type { KubeClients } from './clients.js';
+import { OwnedWatch } from './owned-watch.js';
 import { forbidden, serverMessage, statusCode } from './pod-api.js';
 
 export interface PodWatchHandlers {
@@ -37,8 +29,8 @@ const HEALTHY_MS = 10_000;
 const REFUSAL_MS = 5_000;
 
 export class PodWatch {
+  private readonly owned: OwnedWatch;
   private readonly informer: ListWatch<V1Pod>;
-  private readonly open = new Set<AbortController>();
   private stopped = false;
   private delayMs: number;
   private connectedAt = 0;
@@ -61,9 +53,10 @@ export class PodWatch {
       if (!this.stopped && pods.items.length === 0) handlers.gone();
       return pods;
     };
+    this.owned = new OwnedWatch(kube);
     this.informer = new ListWatch<V1Pod>(
       `/api/v1/namespaces/${namespace}/pods`,
-      this.ownWatch(),
+      this.owned.watch,
       list,
       false,
       undefined,
@@ -87,9 +80,8 @@ export class PodWatch {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.retry);
+    this.owned.stop();
     void this.informer.stop();
-    for (const request of this.open) request.abort();
-    this.open.clear();
   }
 
   /**
@@ -127,36 +119,5 @@ export class PodWatch {
       `watch of pod ${this.namespace}/${this.name} failed (${problem}); retrying in ${formatDuration(delay)}`,
     );
     this.retry = setTimeout(() => !this.stopped && void this.informer.start(), delay);
-  }
-
-  /**
-   * The client's Watch as ListWatch calls it, but owned: nothing is opened once stopped, every open request is
-   * aborted on stop (ListWatch may open one after its stop() while a list is in flight), and a stopped watch's
-   * end is not reported back.
-   */
-  private ownWatch(): Watch {
-    const watch = async (
-      path: string,
-      query: Record<string, string | number | boolean | undefined>,
-      callback: (phase: string, obj: unknown, watchObj?: unknown) => void,
-      done: (err: unknown) => void,
-    ): Promise<AbortController> => {
-      if (this.stopped) {
-        const aborted = new AbortController();
-        aborted.abort();
-        return aborted;
-      }
-      // `done` may come before the request is handed back (a refused or failed connection).
-      const call: { request?: AbortController; ended?: boolean } = {};
-      call.request = await this.kube.watch.watch(path, query, callback, (err: unknown) => {
-        call.ended = true;
-        if (call.request) this.open.delete(call.request);
-        if (!this.stopped) done(err);
-      });
-      if (this.stopped) call.request.abort();
-      else if (!call.ended) this.open.add(call.request);
-      return call.request;
-    };
-    return { config: this.kube.config, watch };
   }
 }

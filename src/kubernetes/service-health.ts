@@ -1,18 +1,10 @@
 // Model services under supervision: one shared watch of Kappa's Deployments per namespace (the client library's
 // ListWatch, an informer cache: a list, then a watch from its resourceVersion, a re-list on 410 Gone), so the
 // health of any number of services is a map lookup. The keeper (service-keeper.ts) asks it once per poll.
-import {
-  ADD,
-  CONNECT,
-  DELETE,
-  ERROR,
-  ListWatch,
-  UPDATE,
-  type V1Deployment,
-  type Watch,
-} from '@kubernetes/client-node';
+import { ADD, CONNECT, DELETE, ERROR, ListWatch, UPDATE, type V1Deployment } from '@kubernetes/client-node';
 import { formatDuration } from '../common/duration.js';
 import type { KubeClients } from './clients.js';
+import { OwnedWatch } from './owned-watch.js';
 import { forbidden, serverMessage, statusCode } from './pod-api.js';
 import { appsApi } from './service-api.js';
 import { deploymentName } from './service-judge.js';
@@ -112,8 +104,8 @@ function time(t: Date | string | undefined): number {
 }
 
 class DeploymentCache {
+  private readonly owned: OwnedWatch;
   private readonly informer: ListWatch<V1Deployment>;
-  private readonly open = new Set<AbortController>();
   private readonly waiters = new Set<() => void>();
   /** Since when each Deployment has had no available replica, as the watch saw it go. */
   private readonly zeroSince = new Map<string, number>();
@@ -141,9 +133,10 @@ class DeploymentCache {
       setImmediate(() => this.synced_());
       return deployments;
     };
+    this.owned = new OwnedWatch(kube);
     this.informer = new ListWatch<V1Deployment>(
       `/apis/apps/v1/namespaces/${namespace}/deployments`,
-      this.ownWatch(),
+      this.owned.watch,
       list,
       false,
       MANAGED_BY_SELECTOR,
@@ -199,9 +192,8 @@ class DeploymentCache {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.retry);
+    this.owned.stop();
     void this.informer.stop();
-    for (const request of this.open) request.abort();
-    this.open.clear();
     this.wake();
   }
 
@@ -252,32 +244,6 @@ class DeploymentCache {
       `watch of deployments in ${this.namespace} failed (${this.problem}); retrying in ${formatDuration(delay)}`,
     );
     this.retry = setTimeout(() => !this.stopped && void this.informer.start(), delay);
-  }
-
-  /** The client's Watch, owned: nothing opened once stopped, every open request aborted on stop. */
-  private ownWatch(): Watch {
-    const watch = async (
-      path: string,
-      query: Record<string, string | number | boolean | undefined>,
-      callback: (phase: string, obj: unknown, watchObj?: unknown) => void,
-      done: (err: unknown) => void,
-    ): Promise<AbortController> => {
-      if (this.stopped) {
-        const aborted = new AbortController();
-        aborted.abort();
-        return aborted;
-      }
-      const call: { request?: AbortController; ended?: boolean } = {};
-      call.request = await this.kube.watch.watch(path, query, callback, (err: unknown) => {
-        call.ended = true;
-        if (call.request) this.open.delete(call.request);
-        if (!this.stopped) done(err);
-      });
-      if (this.stopped) call.request.abort();
-      else if (!call.ended) this.open.add(call.request);
-      return call.request;
-    };
-    return { config: this.kube.config, watch };
   }
 }
 
