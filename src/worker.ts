@@ -47,7 +47,7 @@ export interface KappaWorkerOptions {
  * one costs one short replay (its history since the last continue-as-new) when something happens; the SDK's own
  * default, sized from the heap (~2300 here), lets a worker of 1000 apps grow past 1 GiB. A deploy of 1000 apps at
  * once evicts starts in flight (2500 of their 4000 workflow tasks are replays at 250), yet 500 did not start them
- * sooner on 2 cores and cost 270-490 MiB more RSS and 2 % of a core more at rest (a bigger heap to collect).
+ * sooner on 2 cores and cost 240-490 MiB more RSS and 2-3 % of a core more at rest (a bigger heap to collect).
  */
 export const DEFAULT_MAX_CACHED_WORKFLOWS = 250;
 
