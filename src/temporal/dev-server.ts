@@ -1,6 +1,6 @@
 // Starting and reaching a Temporal dev server (`temporal server start-dev`): used by `kappa dev` and the tests.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -17,7 +17,43 @@ export function temporalCliPath(): string {
   }).trim();
 }
 
-export function freePort(): Promise<number> {
+/**
+ * A loopback port that is free now, for a server about to be started on it. Picked at random below the kernel's
+ * ephemeral range: a port the kernel hands out (to a bind to 0 or to an outgoing connection) can be taken by another
+ * process between this check and the server's bind, which one in a few hundred test runs did.
+ */
+export async function freePort(): Promise<number> {
+  const [low, high] = quietRange();
+  for (let tries = 0; tries < 50 && high > low; tries++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (await canBind(port)) return port;
+  }
+  return kernelPort();
+}
+
+/** Ports outside the ephemeral range and above the well-known ones. */
+function quietRange(): [number, number] {
+  let ephemeralLow = 32768;
+  try {
+    ephemeralLow = Number(
+      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0],
+    );
+  } catch {
+    // not Linux: the usual range
+  }
+  return [10_000, Math.min(ephemeralLow, 32768)];
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+function kernelPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -30,6 +66,9 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** The server could not bind a port: another process took it. Starting again on other ports is safe. */
+export class PortInUseError extends Error {}
 
 export interface DevServerOptions {
   port: number;
@@ -78,14 +117,17 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.detached ?? false,
   });
+  // The end of its output, to tell why it stopped if it stops before answering.
+  let tail = '';
+  const keepTail = (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-8192));
+  child.stdout.on('data', keepTail);
+  child.stderr.on('data', keepTail);
   if (options.logFile) {
     const log = createWriteStream(options.logFile, { flags: 'a' });
     child.stdout.pipe(log);
     child.stderr.pipe(log);
-  } else {
-    child.stdout.resume();
-    child.stderr.resume();
   }
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const address = `${ip}:${options.port}`;
   const stop = async () => {
@@ -95,13 +137,17 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     await exited;
     clearTimeout(timer);
   };
+  let gone = false;
+  void exited.then(() => (gone = true));
   try {
     await Promise.race([
-      waitForServer(address, 60_000),
-      exited.then(() => {
-        throw new Error(
-          `temporal server start-dev exited early (code ${child.exitCode}); see ${options.logFile ?? 'its output'}`,
-        );
+      // Stops asking once the server is gone, or a failed start would keep `kappa dev` alive for a minute.
+      waitForServer(address, 60_000, () => gone),
+      exited.then(async () => {
+        await Promise.race([closed, new Promise((r) => setTimeout(r, 1_000))]);
+        const message = `temporal server start-dev exited early (code ${child.exitCode}); see ${options.logFile ?? 'its output'}`;
+        const clash = tail.split('\n').find((line) => line.includes('address already in use'));
+        throw clash ? new PortInUseError(`${message}: ${clash.slice(0, 300)}`) : new Error(message);
       }),
     ]);
     await ensureSearchAttributes(address, namespace);
@@ -112,11 +158,15 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   return { address, namespace, process: child, stop };
 }
 
-/** Waits until a Temporal frontend answers at `address`. */
-export async function waitForServer(address: string, timeoutMs: number): Promise<void> {
+/** Waits until a Temporal frontend answers at `address`; gives up quietly once `stopped` says so. */
+export async function waitForServer(
+  address: string,
+  timeoutMs: number,
+  stopped = () => false,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && !stopped()) {
     if (await isServerReachable(address)) return;
     lastError = `no answer from ${address}`;
     await new Promise((r) => setTimeout(r, 250));
@@ -154,5 +204,22 @@ export async function ensureSearchAttributes(address: string, namespace: string)
     });
   } finally {
     await connection.close();
+  }
+}
+
+/**
+ * A dev server on a loopback port picked here, picked again (up to `attempts` times) when the server died of a port
+ * in use: its own HTTP and metrics ports are random too, and another process may take any of them first.
+ */
+export async function startDevServerOnFreePort(
+  options: Omit<DevServerOptions, 'port'>,
+  { attempts = 3, pickPort = freePort }: { attempts?: number; pickPort?: () => Promise<number> } = {},
+): Promise<DevServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDevServer({ ...options, port: await pickPort() });
+    } catch (err) {
+      if (!(err instanceof PortInUseError) || attempt >= attempts) throw err;
+    }
   }
 }

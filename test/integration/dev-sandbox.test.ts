@@ -4,7 +4,7 @@
 // `yarn application -kill` command and sees Kappa bring the app back with a new id; Ctrl-C then leaves no JVM
 // and no server behind. Without a JDK, `kappa dev` says so and runs Temporal and the worker only.
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -12,39 +12,29 @@ import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { descendants } from '../../src/sandbox/local-yarn.js';
-import { freePort, isServerReachable, temporalCliPath } from '../../src/temporal/dev-server.js';
+import { isServerReachable, temporalCliPath } from '../../src/temporal/dev-server.js';
 import { statusQuery } from '../../src/workflows/definitions.js';
 import { tempDir } from '../support/harness.js';
+import { startKappaDev, type KappaDev as Dev } from '../support/kappa-dev.js';
 
 const KAPPA = join(__dirname, '..', '..', 'bin', 'kappa');
 const CACHE = process.env.KAPPA_CACHE ?? join(homedir(), '.cache', 'kappa');
 const KILL_LINE = /^ {2}(\/\S+\/yarn) application -kill (application_\d+_\d+)$/gm;
 const AGAIN = /is Running again as (application_\d+_\d+)/;
 
-interface Dev {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-  address: string;
-}
-
-async function startDev(env: NodeJS.ProcessEnv, extra: string[] = []): Promise<Dev> {
-  const [port, uiPort] = [await freePort(), await freePort()];
-  const address = `127.0.0.1:${port}`;
+/** `kappa dev` in a new directory, with a worker config that opens no metrics port. */
+function startDev(env: NodeJS.ProcessEnv, extra: string[] = []): Promise<Dev> {
   const cwd = tempDir('dev-sandbox');
   // No metrics port: nothing of this test listens beyond the loopback ports it chose.
   writeFileSync(join(cwd, 'worker.yaml'), 'metrics: { port: 0 }\n');
-  const args = ['--address', address, '--worker-config', join(cwd, 'worker.yaml'), 'dev'];
-  const child = spawn(process.execPath, [KAPPA, ...args, '--ui-port', String(uiPort), ...extra], {
-    cwd,
-    env: { ...env, TEMPORAL_CLI: temporalCliPath() },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  return startKappaDev((address, uiPort) => {
+    const args = ['--address', address, '--worker-config', join(cwd, 'worker.yaml'), 'dev'];
+    return spawn(process.execPath, [KAPPA, ...args, '--ui-port', String(uiPort), ...extra], {
+      cwd,
+      env: { ...env, TEMPORAL_CLI: temporalCliPath() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   });
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited, address };
 }
 
 /** Waits for `check` to find something in the output; fails at once when the sandbox or kappa dev gives up. */

@@ -6,30 +6,26 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Connection } from '@temporalio/client';
-import { freePort, isServerReachable, temporalCliPath } from '../../src/temporal/dev-server.js';
+import { isServerReachable, temporalCliPath } from '../../src/temporal/dev-server.js';
 import { tempDir, waitFor } from '../support/harness.js';
+import { startKappaDev } from '../support/kappa-dev.js';
 
 const KAPPA = join(__dirname, '..', '..', 'bin', 'kappa');
 
 test('kappa dev: server with UI and search attributes, a polling worker, clean Ctrl-C', async () => {
   const cache = tempDir('dev-cache');
-  const [port, uiPort] = [await freePort(), await freePort()];
-  const address = `127.0.0.1:${port}`;
   // The sandbox (a local YARN) has its own test: test/integration/dev-sandbox.test.ts.
-  const args = ['--address', address, 'dev', '--ui-port', String(uiPort), '--no-sandbox'];
-  const child = spawn(KAPPA, args, {
-    cwd: tempDir('dev-cwd'), // no config/worker.yaml here: defaults apply
-    env: { ...process.env, KAPPA_CACHE: cache, TEMPORAL_CLI: temporalCliPath() },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const { child, output, exited, address, uiPort } = await startKappaDev((address, uiPort) =>
+    spawn(KAPPA, ['--address', address, 'dev', '--ui-port', String(uiPort), '--no-sandbox'], {
+      cwd: tempDir('dev-cwd'), // no config/worker.yaml here: defaults apply
+      env: { ...process.env, KAPPA_CACHE: cache, TEMPORAL_CLI: temporalCliPath() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   try {
     await waitFor(
       'kappa dev to announce the UI',
-      () => output.includes(`Temporal UI at http://localhost:${uiPort}`),
+      () => output().includes(`Temporal UI at http://localhost:${uiPort}`),
       120_000,
     );
 
@@ -61,6 +57,6 @@ test('kappa dev: server with UI and search attributes, a polling worker, clean C
   } finally {
     child.kill('SIGINT');
   }
-  assert.equal(await exited, 0, output);
+  assert.equal(await exited, 0, output());
   assert.equal(await isServerReachable(address), false, 'the dev server stopped with kappa dev');
 });

@@ -15,7 +15,7 @@ import { stringify } from 'yaml';
 import { deployApp } from '../../src/cli/commands/deploy.js';
 import { durationMs } from '../../src/common/duration.js';
 import { TASK_QUEUE } from '../../src/common/temporal-names.js';
-import { freePort, startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
+import { freePort, PortInUseError, startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { stopSignal } from '../../src/workflows/definitions.js';
 import { appHandle, connectClient, queryStatus, tempDir, waitFor } from './harness.js';
 import { Sshd } from './sshd.js';
@@ -57,8 +57,7 @@ export class FaultBed {
   private started = 0;
 
   async start(): Promise<void> {
-    this.port = await freePort();
-    await Promise.all([this.sshd.start(), this.startServer()]);
+    await Promise.all([this.sshd.start(), this.startFirstServer()]);
     writeFileSync(
       this.workerConfigFile,
       stringify({
@@ -81,6 +80,18 @@ export class FaultBed {
 
   get address(): string {
     return `127.0.0.1:${this.port}`;
+  }
+
+  /** The bed's port is the first one a server started on: a port taken meanwhile by another process is picked again. */
+  private async startFirstServer(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      this.port = await freePort();
+      try {
+        return await this.startServer();
+      } catch (err) {
+        if (!(err instanceof PortInUseError) || attempt >= 3) throw err;
+      }
+    }
   }
 
   /** The dev server on the bed's port and SQLite file: what it had before a kill, it has again. */

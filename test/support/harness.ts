@@ -14,7 +14,7 @@ import { TASK_QUEUE, workflowId } from '../../src/common/temporal-names.js';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { validateAppConfig } from '../../src/config/validate-app.js';
 import { formatIssue } from '../../src/config/issues.js';
-import { freePort, startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
+import { startDevServerOnFreePort, type DevServer } from '../../src/temporal/dev-server.js';
 import { createKappaWorker, WORKFLOWS_PATH } from '../../src/worker.js';
 import { statusQuery, type AppStatus } from '../../src/workflows/definitions.js';
 import { FakeCluster } from './fake-cluster.js';
@@ -43,8 +43,7 @@ export function tempDir(prefix: string): string {
 }
 
 export async function startServer(dynamicConfig?: Record<string, unknown>): Promise<DevServer> {
-  return startDevServer({
-    port: await freePort(),
+  return startDevServerOnFreePort({
     dynamicConfig,
     logFile: join(tempDir('server'), 'temporal.log'),
   });
