@@ -73,6 +73,12 @@ if (values.via !== 'curl' && values.via !== 'tunnel')
 if (values.double !== 'server' && values.double !== 'process')
   throw new Error(`--double: server or process, not ${values.double}`);
 
+/** This script's own CPU-seconds (its children are counted apart). */
+function ownCpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
 /** `--partitions N`: the task queue's partitions on the dev server (Temporal's default is 4). */
 const serverConfig = () =>
   values.partitions
@@ -182,6 +188,8 @@ async function benchOne(sshd: Sshd, n: number, method: 'cli' | 'rest'): Promise<
       workers: workers.reduce((sum, w) => sum + procStats(w.pid).cpuSeconds, 0),
       edge: edgeCpuSeconds(sshd, double),
       double: doubleServerCpuSeconds(double),
+      server: processCpuSeconds(server.process.pid!),
+      self: ownCpuSeconds(),
     });
     const cpuBefore = cpuAt();
     const startCountsBefore = await workerCounts(metricsPort);
@@ -204,7 +212,7 @@ async function benchOne(sshd: Sshd, n: number, method: 'cli' | 'rest'): Promise<
         ? `the double's server ${used('double').toFixed(1)} of it`
         : 'node started per double call';
     process.stderr.write(
-      `  ${label}: start-up CPU-s: all ${used('all').toFixed(1)}, workers ${used('workers').toFixed(1)}, edge node ${used('edge').toFixed(1)} (${ofEdge}), the rest (dev server, kappa deploy, this script) ${(used('all') - used('workers') - used('edge')).toFixed(1)}; yarn calls ${double.calls((c) => c.tool === 'yarn' && c.at >= started).length} (lists ${double.listCalls(started).length}), spark-submits ${double.calls((c) => c.tool === 'spark-submit' && c.at >= started).length}\n`,
+      `  ${label}: start-up CPU-s: all ${used('all').toFixed(1)}, workers ${used('workers').toFixed(1)}, edge node ${used('edge').toFixed(1)} (${ofEdge}), the Temporal dev server ${used('server').toFixed(1)}, kappa deploy ${(used('all') - used('workers') - used('edge') - used('server') - used('self')).toFixed(1)}, this script ${used('self').toFixed(1)}; yarn calls ${double.calls((c) => c.tool === 'yarn' && c.at >= started).length} (lists ${double.listCalls(started).length}), spark-submits ${double.calls((c) => c.tool === 'spark-submit' && c.at >= started).length}\n`,
     );
     const sample = names.filter((_, i) => i % Math.max(1, Math.floor(n / 50)) === 0);
     process.stderr.write(await startupTimeline(client, sample, started));
