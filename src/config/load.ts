@@ -96,7 +96,37 @@ export function loadAppFiles(files: readonly string[], context: RuleContext = {}
       );
     } else byYarnApp.set(yarnKey, app);
   }
+  issues.push(...serviceNamesThatMeet(apps));
   return { apps, issues };
+}
+
+/**
+ * Model services of two apps that would get one name: a service step's Deployment and Service are named
+ * `<app>-<step>` (src/kubernetes/service-manifest.ts builds the name from that), so app "a-b" step "c" and app "a"
+ * step "b-c" meet. In the same namespace, the second app's step is refused here; at run time the worker refuses
+ * to take over another app's objects too.
+ */
+function serviceNamesThatMeet(apps: readonly LoadedApp[]): LocatedIssue[] {
+  const issues: LocatedIssue[] = [];
+  const byName = new Map<string, { app: LoadedApp; step: string }>();
+  for (const app of apps) {
+    app.config.spec.steps.forEach((step, i) => {
+      if (!step.service) return;
+      const joined = `${app.config.metadata.name}-${step.name}`;
+      const key = `${step.service.namespace ?? ''}\u0000${joined}`;
+      const other = byName.get(key);
+      if (!other) return void byName.set(key, { app, step: step.name });
+      if (other.app === app) return;
+      issues.push(
+        locateIn(
+          app.file,
+          ['spec', 'steps', i, 'name'],
+          `the model service "${joined}" would have the name of app "${other.app.config.metadata.name}" step "${other.step}" in ${other.app.file} (a model service is named <app>-<step>): rename one of the steps`,
+        ),
+      );
+    });
+  }
+  return issues;
 }
 
 function locateIn(file: string, path: (string | number)[], message: string): LocatedIssue {

@@ -10,11 +10,18 @@ import {
   type V1ReplicaSet,
   type V1Service,
 } from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/common';
 import { formatDuration } from '../common/duration.js';
+import { FailureType } from '../common/failures.js';
 import type { KubeClients } from './clients.js';
 import { kubeError, sleep, statusCode } from './pod-api.js';
 import type { RolloutView } from './service-judge.js';
-import { SERVICE_FIELD_MANAGER, type ServiceManifests } from './service-manifest.js';
+import {
+  foreignObject,
+  SERVICE_FIELD_MANAGER,
+  ServiceLabel,
+  type ServiceManifests,
+} from './service-manifest.js';
 
 /**
  * What the calls need of a service's manifests (service-manifest.ts builds them): names are deterministic, so
@@ -51,6 +58,7 @@ export async function applyService(
   objects: ServiceObjects,
 ): Promise<{ deployment: V1Deployment; service: V1Service }> {
   const { namespace, name } = objects;
+  await refuseForeignObjects(kube, objects);
   const common = {
     namespace,
     name,
@@ -77,6 +85,45 @@ export async function applyService(
     throw kubeError(err, `apply (patch) services ${namespace}/${name}`);
   }
   return { deployment, service };
+}
+
+/** The labels of the Deployment and the Service of this name that exist (a 404 leaves one out). */
+async function existingLabels(
+  kube: KubeClients,
+  namespace: string,
+  name: string,
+): Promise<[what: string, labels: Record<string, string> | undefined][]> {
+  const found: [string, Record<string, string> | undefined][] = [];
+  const deployment = await readDeployment(kube, namespace, name);
+  if (deployment) found.push([`Deployment ${namespace}/${name}`, deployment.metadata?.labels]);
+  try {
+    const service = await kube.core.readNamespacedService({ namespace, name });
+    found.push([`Service ${namespace}/${name}`, service.metadata?.labels]);
+  } catch (err) {
+    if (statusCode(err) !== 404) throw kubeError(err, `get services ${namespace}/${name}`);
+  }
+  return found;
+}
+
+/**
+ * An InvalidConfig failure when a Deployment or Service of this name is another app's, or not Kappa's: applying
+ * with `force` would take it over (two apps' streams behind one Service), and deleting it later would delete theirs.
+ */
+async function refuseForeignObjects(kube: KubeClients, objects: ServiceObjects): Promise<void> {
+  const { namespace, name, selector } = objects;
+  for (const [what, labels] of await existingLabels(kube, namespace, name)) {
+    const problem = foreignObject(what, labels, selector);
+    if (!problem) continue;
+    const app = selector[ServiceLabel.app] ?? '?';
+    const step = selector[ServiceLabel.step] ?? '?';
+    throw ApplicationFailure.create({
+      type: FailureType.InvalidConfig,
+      nonRetryable: true,
+      message:
+        `${problem}, so app "${app}" step "${step}" cannot use the name "${name}" (a model service is named ` +
+        '<app>-<step>): rename the step, or remove the other object',
+    });
+  }
 }
 
 /** The Deployment, or undefined when there is none (404). */
@@ -141,45 +188,67 @@ export interface DeleteServiceOptions {
  * ReplicaSets and they their pods, so "gone" means no pod of the model is left serving or holding its resources,
  * and a later service of the same name can never find old pods behind its Service. The Service has no dependent
  * that matters (its EndpointSlices): Background. Not gone within `waitMs`: a retryable error naming what is left
- * (another try deletes again; a 404 is already done).
+ * (another try deletes again; a 404 is already done). An object of the name that is another app's, or not Kappa's
+ * (foreignObject), is left alone and said in the log.
  */
 export async function deleteService(
   kube: KubeClients,
-  namespace: string,
-  name: string,
+  { namespace, name, selector }: Pick<ServiceObjects, 'namespace' | 'name' | 'selector'>,
   options: DeleteServiceOptions = {},
 ): Promise<void> {
-  const deleteOnce = async (what: string, call: () => Promise<unknown>) => {
+  const kinds = [
+    {
+      what: 'deployments.apps',
+      label: 'Deployment',
+      read: () => appsApi(kube).readNamespacedDeployment({ namespace, name }),
+      remove: () =>
+        appsApi(kube).deleteNamespacedDeployment({ namespace, name, propagationPolicy: 'Foreground' }),
+    },
+    {
+      what: 'services',
+      label: 'Service',
+      read: () => kube.core.readNamespacedService({ namespace, name }),
+      remove: () => kube.core.deleteNamespacedService({ namespace, name, propagationPolicy: 'Background' }),
+    },
+  ];
+  const ours: typeof kinds = [];
+  for (const kind of kinds) {
+    let labels: Record<string, string> | undefined;
     try {
-      await call();
+      labels = (await kind.read()).metadata?.labels;
     } catch (err) {
-      if (statusCode(err) !== 404) throw kubeError(err, `delete ${what} ${namespace}/${name}`);
+      if (statusCode(err) === 404) continue;
+      throw kubeError(err, `get ${kind.what} ${namespace}/${name}`);
     }
-  };
-  await deleteOnce('deployments.apps', () =>
-    appsApi(kube).deleteNamespacedDeployment({ namespace, name, propagationPolicy: 'Foreground' }),
-  );
-  await deleteOnce('services', () =>
-    kube.core.deleteNamespacedService({ namespace, name, propagationPolicy: 'Background' }),
-  );
+    const problem = foreignObject(`${kind.label} ${namespace}/${name}`, labels, selector);
+    if (problem) options.log?.(`left alone: ${problem}`);
+    else ours.push(kind);
+  }
+  for (const kind of ours) {
+    try {
+      await kind.remove();
+    } catch (err) {
+      if (statusCode(err) !== 404) throw kubeError(err, `delete ${kind.what} ${namespace}/${name}`);
+    }
+  }
   const waitMs = options.waitMs ?? 120_000;
   const started = Date.now();
   for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
     const left: string[] = [];
-    const present = async (what: string, read: () => Promise<unknown>) => {
+    for (const kind of ours) {
       try {
-        await read();
-        left.push(what);
+        await kind.read();
+        left.push(kind.what);
       } catch (err) {
-        if (statusCode(err) === 404) return;
-        if (statusCode(err) === 403) throw kubeError(err, `get ${what} ${namespace}/${name}`);
-        left.push(`${what} (unknown: ${(err as Error).message})`); // the API server may be restarting
+        if (statusCode(err) === 404) continue;
+        if (statusCode(err) === 403) throw kubeError(err, `get ${kind.what} ${namespace}/${name}`);
+        left.push(`${kind.what} (unknown: ${(err as Error).message})`); // the API server may be restarting
       }
-    };
-    await present('deployments.apps', () => appsApi(kube).readNamespacedDeployment({ namespace, name }));
-    await present('services', () => kube.core.readNamespacedService({ namespace, name }));
+    }
     if (left.length === 0) {
-      options.log?.(`deleted Deployment and Service ${namespace}/${name}`);
+      if (ours.length > 0) {
+        options.log?.(`deleted ${ours.map((k) => k.label).join(' and ')} ${namespace}/${name}`);
+      }
       return;
     }
     if (options.signal?.aborted) throw new Error(`stopped waiting for ${namespace}/${name} to be deleted`);

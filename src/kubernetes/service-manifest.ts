@@ -97,6 +97,25 @@ export function serviceSelector(app: string, step: string): Record<string, strin
   return { [ServiceLabel.app]: app, [ServiceLabel.step]: step };
 }
 
+/**
+ * Why an existing Deployment or Service named like this step's objects is not this step's, or undefined when it is:
+ * `<app>-<step>` names can meet (app "a-b" step "c" and app "a" step "b-c"), and an object someone made by hand may
+ * carry the name. Kappa must neither take such an object over nor delete it.
+ */
+export function foreignObject(
+  what: string,
+  labels: Record<string, string> | undefined,
+  selector: Record<string, string>,
+): string | undefined {
+  if (labels?.[ServiceLabel.managedBy] !== MANAGED_BY) {
+    return `${what} exists and is not Kappa's (no label ${ServiceLabel.managedBy}=${MANAGED_BY})`;
+  }
+  const app = labels[ServiceLabel.app];
+  const step = labels[ServiceLabel.step];
+  if (app === selector[ServiceLabel.app] && step === selector[ServiceLabel.step]) return undefined;
+  return `${what} belongs to app "${app ?? '?'}" step "${step ?? '?'}"`;
+}
+
 /** Kubernetes counts probe and deadline times in whole seconds: rounded up, at least 1. */
 const seconds = (text: string) => Math.max(1, Math.ceil(durationMs(text) / 1000));
 

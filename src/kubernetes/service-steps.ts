@@ -48,8 +48,7 @@ export class KubeServiceSteps implements ServiceSteps {
 
   async remove(app: string, step: Step, signal?: AbortSignal): Promise<void> {
     // The revision does not matter for a deletion: names are the same for every revision.
-    const { namespace, name } = this.manifests(app, 0, step);
-    await deleteService(this.kube(), namespace, name, signal ? { signal } : {});
+    await deleteService(this.kube(), this.manifests(app, 0, step), signal ? { signal } : {});
   }
 
   refs(app: string, steps: readonly Step[]): Record<string, StepRefValues> {

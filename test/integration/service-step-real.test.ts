@@ -326,7 +326,7 @@ describe('supervision: ServiceHealth and ServiceKeeper', () => {
     await runner().run(objects('doomed', V1), context('doomed').ctx, { timeoutMs: 30_000 });
     const started = Date.now();
     const lines: string[] = [];
-    await deleteService(clients, NS, 'doomed-model', { waitMs: 30_000, log: (l) => lines.push(l) });
+    await deleteService(clients, objects('doomed', V1), { waitMs: 30_000, log: (l) => lines.push(l) });
     console.log(`# deleted in ${Date.now() - started} ms`);
     assert.deepEqual(lines, ['deleted Deployment and Service models/doomed-model']);
     assert.ok(await missing(admin.apps.readNamespacedDeployment({ namespace: NS, name: 'doomed-model' })));
@@ -338,7 +338,68 @@ describe('supervision: ServiceHealth and ServiceKeeper', () => {
       'Foreground: the pods went first',
     );
     // Deleting again is done at once: nothing is left.
-    await deleteService(clients, NS, 'doomed-model', { waitMs: 1_000 });
+    await deleteService(clients, objects('doomed', V1), { waitMs: 1_000 });
+  });
+
+  test("names that meet: another app's or a hand-made object of the name is neither taken over nor deleted", async () => {
+    // App "clash" step "b-model" and app "clash-b" step "model" are both named "clash-b-model".
+    const first = objects('clash-b', V1);
+    await runner().run(first, context('clash-b').ctx, { timeoutMs: 30_000 });
+    const step = serviceStepSchema.parse({ image: V2, port: 8080 });
+    const second = buildServiceManifests(step, { app: 'clash', step: 'b-model', revision: 1, namespace: NS });
+    assert.equal(second.name, first.name);
+    await assert.rejects(
+      runner().run(second, context('clash').ctx, { timeoutMs: 10_000 }),
+      (err: Failure) => {
+        assert.equal(err.type, FailureType.InvalidConfig);
+        assert.equal(
+          err.message,
+          'Deployment models/clash-b-model belongs to app "clash-b" step "model", so app "clash" step "b-model" cannot ' +
+            'use the name "clash-b-model" (a model service is named <app>-<step>): rename the step, or remove the other object',
+        );
+        return true;
+      },
+    );
+    const kept = await admin.apps.readNamespacedDeployment({ namespace: NS, name: first.name });
+    assert.equal(kept.metadata?.labels?.['kappa.dev/app'], 'clash-b', 'the first app keeps its Deployment');
+    assert.equal(kept.spec?.template.spec?.containers[0]?.image, V1);
+
+    const lines: string[] = [];
+    await deleteService(clients, second, { waitMs: 5_000, log: (l) => lines.push(l) });
+    assert.deepEqual(lines, [
+      'left alone: Deployment models/clash-b-model belongs to app "clash-b" step "model"',
+      'left alone: Service models/clash-b-model belongs to app "clash-b" step "model"',
+    ]);
+    assert.equal(
+      await missing(admin.apps.readNamespacedDeployment({ namespace: NS, name: first.name })),
+      false,
+    );
+    assert.equal(await missing(admin.core.readNamespacedService({ namespace: NS, name: first.name })), false);
+    await deleteService(clients, first, { waitMs: 30_000 });
+
+    // A Service someone made by hand under the name of a step.
+    await admin.core.createNamespacedService({
+      namespace: NS,
+      body: { metadata: { name: 'handmade-model' }, spec: { ports: [{ port: 80 }] } },
+    });
+    await assert.rejects(
+      runner().run(objects('handmade', V1), context('handmade').ctx, { timeoutMs: 10_000 }),
+      (err: Failure) => {
+        assert.equal(err.type, FailureType.InvalidConfig);
+        assert.match(
+          err.message,
+          /^Service models\/handmade-model exists and is not Kappa's \(no label app.kubernetes.io\/managed-by=kappa\)/,
+        );
+        return true;
+      },
+    );
+    assert.equal(await counts('handmade').then((c) => c.deployments), 0, 'nothing applied beside it');
+    await deleteService(clients, objects('handmade', V1), { waitMs: 5_000 });
+    assert.equal(
+      await missing(admin.core.readNamespacedService({ namespace: NS, name: 'handmade-model' })),
+      false,
+    );
+    await admin.core.deleteNamespacedService({ namespace: NS, name: 'handmade-model' });
   });
 });
 
@@ -391,7 +452,7 @@ describe('RBAC: the worker identity of rbac.yaml', () => {
     } finally {
       health.stop();
     }
-    await deleteService(clients, NS, 'rbac-probe-model', { waitMs: 30_000 });
+    await deleteService(clients, objects('rbac-probe', V1), { waitMs: 30_000 });
   });
 
   test('an apply that creates needs create as well as patch', async () => {
@@ -417,7 +478,7 @@ describe('RBAC: the worker identity of rbac.yaml', () => {
         assert.equal(err.type, FailureType.NotConfigured);
         assert.match(
           err.message,
-          /^apply \(patch\) deployments.apps default\/elsewhere-model: deployments.apps "elsewhere-model" is forbidden: User "system:serviceaccount:models:kappa-worker" cannot patch resource "deployments" in API group "apps" in the namespace "default" \(the worker's Kubernetes identity needs this permission: see config\/kubernetes\/rbac.yaml\)$/,
+          /^get deployments.apps default\/elsewhere-model: deployments.apps "elsewhere-model" is forbidden: User "system:serviceaccount:models:kappa-worker" cannot get resource "deployments" in API group "apps" in the namespace "default" \(the worker's Kubernetes identity needs this permission: see config\/kubernetes\/rbac.yaml\)$/,
         );
         return true;
       },
@@ -435,9 +496,12 @@ describe('RBAC: the worker identity of rbac.yaml', () => {
     } finally {
       health.stop();
     }
-    await assert.rejects(deleteService(clients, 'default', 'elsewhere-model'), (err: Failure) => {
+    await assert.rejects(deleteService(clients, objects('elsewhere', V1, 'default')), (err: Failure) => {
       assert.equal(err.type, FailureType.NotConfigured);
-      assert.match(err.message, /cannot delete resource "deployments"/);
+      assert.match(
+        err.message,
+        /^get deployments.apps default\/elsewhere-model: .*cannot get resource "deployments"/,
+      );
       return true;
     });
     await assert.rejects(

@@ -1,7 +1,8 @@
 // App config validation: the examples pass; malformed configs fail with FILE:LINE:COL, the field path and a
 // message. Expected positions are found independently: the first occurrence of `at` in the YAML text.
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { loadAppFiles } from '../../src/config/load.js';
@@ -656,6 +657,34 @@ describe('valid app configs', () => {
       ),
       lines.join('\n'),
     );
+  });
+
+  test('two apps whose model services would share a name (<app>-<step>) are rejected at the step', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kappa-names-'));
+    const model = readFileSync(join(APPS, 'fraud-scoring-model.yaml'), 'utf8');
+    // "fraud-scoring-stream" + "model" and "fraud-scoring" + "stream-model": both "fraud-scoring-stream-model".
+    const first = join(dir, 'a.yaml');
+    const second = join(dir, 'b.yaml');
+    writeFileSync(first, model);
+    writeFileSync(
+      second,
+      model
+        .replace('name: fraud-scoring-stream', 'name: fraud-scoring')
+        .replace('appName: FraudScoringStream', 'appName: Other')
+        .replace('- name: model', '- name: stream-model')
+        .replaceAll('steps.model.', 'steps.stream-model.'),
+    );
+    const lines = loadAppFiles([first, second]).issues.map(formatLocated);
+    const step = model.split('\n').findIndex((l) => l.includes('- name: model')) + 1;
+    assert.deepEqual(lines, [
+      `${second}:${step}:13: spec.steps[0].name: the model service "fraud-scoring-stream-model" would have the name of app "fraud-scoring-stream" step "model" in ${first} (a model service is named <app>-<step>): rename one of the steps`,
+    ]);
+    // In another namespace the names do not meet.
+    writeFileSync(
+      second,
+      readFileSync(second, 'utf8').replace('replicas: 2', 'replicas: 2\n        namespace: other'),
+    );
+    assert.deepEqual(loadAppFiles([first, second]).issues.map(formatLocated), []);
   });
 
   test('a missing file is reported by name', () => {

@@ -9,11 +9,13 @@ import { Service } from 'kubernetes-models/v1/Service';
 import { loadAppFile } from '../../src/config/load.js';
 import { validateAppConfig } from '../../src/config/validate-app.js';
 import {
+  foreignObject,
   buildServiceManifests,
   SERVICE_FIELD_MANAGER,
   ServiceAnnotation,
   ServiceLabel,
   serviceObjectName,
+  serviceSelector,
   serviceStepRefs,
   type ServiceIdentity,
 } from '../../src/kubernetes/service-manifest.js';
@@ -275,5 +277,38 @@ describe('service manifests', () => {
     });
     assert.deepEqual(values.model, { url: m.url, host: m.host, port: m.port });
     assert.equal(values.model.url, 'http://fraud-scoring-stream-model.spark-jobs.svc:8080');
+  });
+});
+
+describe("foreignObject: whose an object of a service step's name is", () => {
+  const selector = serviceSelector('clash', 'b-model');
+  const kappa = (app: string, step: string) => ({
+    'kappa.dev/app': app,
+    'kappa.dev/step': step,
+    'app.kubernetes.io/managed-by': 'kappa',
+  });
+
+  test("this step's own object: nothing to say", () => {
+    assert.equal(foreignObject('Deployment m/clash-b-model', kappa('clash', 'b-model'), selector), undefined);
+  });
+
+  test("another app's, or another step's of this app", () => {
+    assert.equal(
+      foreignObject('Deployment m/clash-b-model', kappa('clash-b', 'model'), selector),
+      'Deployment m/clash-b-model belongs to app "clash-b" step "model"',
+    );
+    assert.equal(
+      foreignObject('Service m/clash-b-model', kappa('clash', 'other'), selector),
+      'Service m/clash-b-model belongs to app "clash" step "other"',
+    );
+  });
+
+  test("not Kappa's: no labels, or Kappa's labels without managed-by", () => {
+    const notOurs = "Service m/x exists and is not Kappa's (no label app.kubernetes.io/managed-by=kappa)";
+    assert.equal(foreignObject('Service m/x', undefined, selector), notOurs);
+    assert.equal(
+      foreignObject('Service m/x', { 'kappa.dev/app': 'clash', 'kappa.dev/step': 'b-model' }, selector),
+      notOurs,
+    );
   });
 });
