@@ -269,6 +269,29 @@ describe('supervision: ServiceHealth and ServiceKeeper', () => {
     assert.deepEqual(await counts('kept'), { deployments: 1, services: 1 });
   });
 
+  test("a Service deleted alone (the pods still running) is recreated by the keeper's periodic look", async () => {
+    const often = new ServiceKeeper(() => clients, health, { serviceCheckMs: 0 });
+    const kept = objects('lone', V1);
+    await runner().run(kept, context('lone').ctx, { timeoutMs: 30_000 });
+    assert.deepEqual(await often.check(kept, 60_000), { kind: 'ok' });
+    await admin.core.deleteNamespacedService({ namespace: NS, name: 'lone-model' });
+    await waitFor(
+      'the Service gone',
+      () => missing(admin.core.readNamespacedService({ namespace: NS, name: 'lone-model' })),
+      10_000,
+    );
+    assert.deepEqual(await often.check(kept, 60_000), {
+      kind: 'recreated',
+      reason: 'Service models/lone-model was missing; applied it again',
+    });
+    assert.deepEqual(await counts('lone'), { deployments: 1, services: 1 });
+    // The default keeper looks at most once a minute: once it has seen the Service, it does not ask again soon.
+    assert.deepEqual(await keeper.check(kept, 60_000), { kind: 'ok' });
+    await admin.core.deleteNamespacedService({ namespace: NS, name: 'lone-model' });
+    assert.deepEqual(await keeper.check(kept, 60_000), { kind: 'ok' });
+    await deleteService(clients, kept, { waitMs: 30_000 });
+  });
+
   test('unavailable longer than the bound: the keeper reports what the pods say', async () => {
     const broken = objects('broken', BROKEN);
     await runner().run(broken, context('broken').ctx, { timeoutMs: 30_000 });
