@@ -1,6 +1,7 @@
 // Benchmark: supervising N apps on one edge node (`npm run bench:supervise [-- --n 1,100,1000 --window 60s
-// --method cli,rest --workers 3 --double server|process]`). Real parts: a Temporal dev server, OpenSSH sshd on
-// loopback, `kappa worker` processes with the production activities, `kappa deploy DIR` for the start-up, curl on
+// --method cli,rest --workers 3 --double server|process --worker dist|tsx]`). Real parts: a Temporal dev server,
+// OpenSSH sshd on loopback, `kappa worker` processes with the production activities (compiled, the workflow code
+// bundled beforehand, as the container image runs them), `kappa deploy DIR` for the start-up, curl on
 // the edge node for REST; the yarn/spark-submit double (test/support/yarn-double.ts) plays the ResourceManager's CLI
 // side and test/support/rest-double.ts its REST API, both on one model of the RM's apps. The double runs as one
 // server process (a few ms of CPU a call; --double process: node started per call, 0.05-0.1 CPU-s, which at 1000
@@ -22,6 +23,7 @@ import { YarnDouble } from '../test/support/yarn-double.js';
 import { percentile, processCpuSeconds, treeCpuSeconds } from './bench/edge-meter.js';
 import { startupTimeline, supervisionEndedAt } from './bench/startup-timeline.js';
 import {
+  buildDistWorker,
   kappaDeploy,
   LiveProbe,
   printTable,
@@ -59,6 +61,8 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     /** The yarn/spark-submit double: one server process for every call, or node per call. */
     double: { type: 'string', default: 'server' },
+    /** dist: the worker compiled, its workflow code bundled beforehand (as the container image runs it); tsx: bin/kappa from the sources. */
+    worker: { type: 'string', default: 'dist' },
   },
 });
 const sizes = values.n.split(',').map(Number);
@@ -72,6 +76,9 @@ if (values.via !== 'curl' && values.via !== 'tunnel')
   throw new Error(`--via: curl or tunnel, not ${values.via}`);
 if (values.double !== 'server' && values.double !== 'process')
   throw new Error(`--double: server or process, not ${values.double}`);
+if (values.worker !== 'dist' && values.worker !== 'tsx')
+  throw new Error(`--worker: dist or tsx, not ${values.worker}`);
+const launcher = values.worker === 'dist' ? buildDistWorker() : undefined;
 
 /** This script's own CPU-seconds (its children are counted apart). */
 function ownCpuSeconds(): number {
@@ -168,7 +175,12 @@ async function benchOne(sshd: Sshd, n: number, method: 'cli' | 'rest'): Promise<
   try {
     const spawnedAt = Date.now();
     for (let i = 0; i < workerCount; i++) {
-      workers.push(await startWorker(configFile, i === 0 ? values.profile : undefined));
+      workers.push(
+        await startWorker(configFile, {
+          ...(i === 0 && values.profile ? { profileDir: values.profile } : {}),
+          ...(launcher ? { launcher } : {}),
+        }),
+      );
     }
     const names = Array.from({ length: n }, (_, i) => `bench-${i}`);
     const appsDir = tempDir('bench-apps');

@@ -1,8 +1,8 @@
 // The parts of scripts/bench-supervise.ts: `kappa worker` and `kappa deploy` processes, the app files, the probe of
 // live instances, the takeover measurement, and the table.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { stringify } from 'yaml';
@@ -24,15 +24,36 @@ export interface WorkerProc {
   alive: () => boolean;
 }
 
-export async function startWorker(configFile: string, profileDir?: string): Promise<WorkerProc> {
+/**
+ * The worker as the container image runs it: compiled (`npm run build`, dist/) with the workflow code bundled
+ * beforehand (dist/workflow-bundle.js), so neither tsx nor webpack is in its memory or its CPU. Returns a launcher
+ * script for node; built once per benchmark run.
+ */
+export function buildDistWorker(): string {
+  const root = join(__dirname, '..', '..');
+  const run = (args: string[]) =>
+    execFileSync('npx', args, { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  process.stderr.write('building dist/ and dist/workflow-bundle.js for the worker...\n');
+  run(['tsc', '-p', 'tsconfig.build.json']);
+  run(['tsx', 'scripts/bundle-workflows.ts', join(root, 'dist', 'workflow-bundle.js')]);
+  const launcher = join(mkdtempSync(join(tmpdir(), 'kappa-bench-')), 'kappa.cjs');
+  writeFileSync(launcher, `require(${JSON.stringify(join(root, 'dist', 'cli', 'main.js'))}).runCli();\n`);
+  return launcher;
+}
+
+/** `kappa worker`: from dist/ through `launcher` (buildDistWorker), else bin/kappa (TypeScript through tsx). */
+export async function startWorker(
+  configFile: string,
+  options: { profileDir?: string; launcher?: string } = {},
+): Promise<WorkerProc> {
   const args = ['--worker-config', configFile, 'worker'];
+  const { profileDir, launcher } = options;
   // node --cpu-prof is refused in NODE_OPTIONS: the worker is run by node itself then.
-  const child = profileDir
-    ? spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, KAPPA, ...args], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true,
-      })
-    : spawn(KAPPA, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn(process.execPath, [...nodeArgs, launcher ?? KAPPA, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let output = '';
   const keep = (d: Buffer) => (output = (output + d.toString()).slice(-20_000));
   child.stdout.on('data', keep);
