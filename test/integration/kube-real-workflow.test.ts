@@ -6,7 +6,7 @@
 // the kubelet at activeDeadlineSeconds and the failure says so; `kappa stop` reports Stopped only once the pod
 // is gone; a pod without `securityProfile: restricted` is refused there with the server's reason.
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -34,6 +34,7 @@ import {
 import { Sshd } from '../support/sshd.js';
 import { TestKubelet, type ContainerScript } from '../support/test-kubelet.js';
 import { YarnDouble } from '../support/yarn-double.js';
+import { spawnOwned } from '../support/owned-spawn.js';
 
 const run = promisify(execFile);
 const KAPPA = join(__dirname, '..', '..', 'bin', 'kappa');
@@ -91,7 +92,7 @@ interface KappaWorker {
 
 /** A `kappa worker` process acting as the kappa-worker ServiceAccount. */
 async function kappaWorker(): Promise<KappaWorker> {
-  const child = spawn(KAPPA, ['--worker-config', workerConfigFile, 'worker'], {
+  const child = spawnOwned(KAPPA, ['--worker-config', workerConfigFile, 'worker'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, KUBECONFIG: kube.kubeconfigPath },
   });

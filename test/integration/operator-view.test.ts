@@ -4,7 +4,7 @@
 // each activity's summary from the history. `kappa status` and `kappa list` say what is happening now; the
 // worker's JSON log carries every failure's message, and a refused host key once, loudly.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -26,6 +26,7 @@ import {
 } from '../support/harness.js';
 import { Sshd } from '../support/sshd.js';
 import { YarnDouble } from '../support/yarn-double.js';
+import { spawnOwned } from '../support/owned-spawn.js';
 
 const run = promisify(execFile);
 const KAPPA = join(__dirname, '..', '..', 'bin', 'kappa');
@@ -69,7 +70,9 @@ before(async () => {
     }),
   );
   ({ client, close: closeClient } = await connectClient(server));
-  worker = spawn(KAPPA, ['--worker-config', configFile, 'worker'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  worker = spawnOwned(KAPPA, ['--worker-config', configFile, 'worker'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   worker.stdout!.on('data', (d: Buffer) => (workerLog += d.toString()));
   worker.stderr!.on('data', (d: Buffer) => (workerLog += d.toString()));
   await waitFor('the kappa worker up', () => workerLog.includes('kappa worker: task queue'), 60_000);

@@ -10,7 +10,7 @@
 // Degraded without touching the stream; `kappa stop` deletes the model's objects (not with --leave-running); a
 // worker killed mid-rollout leaves one of everything.
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -32,6 +32,7 @@ import { startKubeApiServer, type KubeApiServer } from '../support/kube-apiserve
 import { Sshd } from '../support/sshd.js';
 import { TestKubelet } from '../support/test-kubelet.js';
 import { YarnDouble, type DoubleCall } from '../support/yarn-double.js';
+import { spawnOwned } from '../support/owned-spawn.js';
 
 const run = promisify(execFile);
 const KAPPA = join(__dirname, '..', '..', 'bin', 'kappa');
@@ -113,7 +114,7 @@ interface KappaWorker {
 
 /** A `kappa worker` process acting as the kappa-worker ServiceAccount. */
 async function kappaWorker(): Promise<KappaWorker> {
-  const child = spawn(KAPPA, ['--worker-config', workerConfigFile, 'worker'], {
+  const child = spawnOwned(KAPPA, ['--worker-config', workerConfigFile, 'worker'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, KUBECONFIG: kube.kubeconfigPath },
   });

@@ -5,7 +5,7 @@
 // second and counts the app's live instances and spark-submit calls; each fault below is injected into a running
 // app and judged by what the probe saw. test/integration/faults.test.ts runs one test per fault; `npm run faults`
 // (scripts/faults.ts) prints the table.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ import { stopSignal } from '../../src/workflows/definitions.js';
 import { appHandle, connectClient, queryStatus, tempDir, waitFor } from './harness.js';
 import { Sshd } from './sshd.js';
 import { YarnDouble } from './yarn-double.js';
+import { spawnOwned } from './owned-spawn.js';
 
 const KAPPA = join(__dirname, '..', '..', 'bin', 'kappa');
 /** Every app's poll interval: short, so that a fault is noticed and lifted in seconds. */
@@ -124,7 +125,7 @@ export class FaultBed {
   async startWorker(): Promise<WorkerProcess> {
     const log = join(this.dir, `worker-${++this.started}.log`);
     const out = createWriteStream(log);
-    const child = spawn(KAPPA, ['--worker-config', this.workerConfigFile, 'worker'], {
+    const child = spawnOwned(KAPPA, ['--worker-config', this.workerConfigFile, 'worker'], {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

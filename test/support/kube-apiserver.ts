@@ -36,6 +36,7 @@ import {
 import { parseAllDocuments } from 'yaml';
 import { freePort } from '../../src/temporal/dev-server.js';
 import { tempDir } from './harness.js';
+import { spawnOwned } from './owned-spawn.js';
 
 const ROOT = join(__dirname, '..', '..');
 const RBAC_FILE = join(ROOT, 'config', 'kubernetes', 'rbac.yaml');
@@ -150,7 +151,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     children.forEach((c) => c.exitCode === null && c.signalCode === null && c.kill('SIGKILL'));
   process.once('exit', killAll);
   const spawnLogged = (name: string, args: string[]) => {
-    const child = spawn(join(bin, name), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnOwned(join(bin, name), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const log = createWriteStream(join(dir, `${name}.log`), { flags: 'a' });
     child.stdout.pipe(log);
     child.stderr.pipe(log);

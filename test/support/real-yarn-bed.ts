@@ -6,7 +6,7 @@
 // ResourceManager for 15 minutes) cut off by `yarnTimeout: 10s`, and two that read YARN through the
 // ResourceManager's REST API (`yarnApi: rest`; kills still on the fast-fail yarn CLI): `edge-1-rest` with curl on the
 // edge node, `edge-1-tunnel` over a connection forwarded by sshd. Every app submits over `edge-1`.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,7 @@ import type { AppStatus } from '../../src/workflows/definitions.js';
 import { connectClient, queryStatus, startServer, tempDir, waitFor } from './harness.js';
 import { KAPPA, runKappa, type Ran } from './kappa-cli.js';
 import { Sshd } from './sshd.js';
+import { spawnOwned } from './owned-spawn.js';
 /** YARN states in which an application holds containers or waits for them. */
 const LIVE_STATES = ['NEW', 'NEW_SAVING', 'SUBMITTED', 'ACCEPTED', 'RUNNING'];
 
@@ -154,7 +155,7 @@ export class RealYarnBed {
 
   /** A `kappa worker` process on the bed's worker config, once it says it is polling its task queue. */
   async startWorker(): Promise<KappaWorker> {
-    const child: ChildProcess = spawn(KAPPA, ['--worker-config', this.workerConfigFile, 'worker'], {
+    const child: ChildProcess = spawnOwned(KAPPA, ['--worker-config', this.workerConfigFile, 'worker'], {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,6 +1,6 @@
 // A real OpenSSH sshd on loopback for the edge-node tests: generated host and client keys, key auth only,
 // a known_hosts file for the client. stop()/start() take it down and bring it back on the same port and key.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { userInfo } from 'node:os';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { HostConfig } from '../../src/config/worker-config.js';
 import { freePort } from '../../src/temporal/dev-server.js';
 import { tempDir, waitFor } from './harness.js';
+import { spawnOwned } from './owned-spawn.js';
 
 export class Sshd {
   private process: ChildProcess | undefined;
@@ -54,7 +55,7 @@ export class Sshd {
       );
     }
     mkdirSync('/run/sshd', { recursive: true }); // privilege separation directory
-    const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], {
+    const child = spawnOwned('/usr/sbin/sshd', ['-D', '-e', '-f', config], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let errors = '';

@@ -2,7 +2,7 @@
 // state the way the outside world would (an app killed by someone else, a ResourceManager going down). The apps
 // are yarn-model.cjs's, read and changed through the same model the double uses. With `{ server: true }` (for the
 // benchmark) one server process (yarn-double-server.cjs, between start() and stop()) answers every call instead.
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { ChildProcessByStdio } from 'node:child_process';
 import {
   appendFileSync,
   chmodSync,
@@ -19,6 +19,7 @@ import { formatIssue } from '../../src/config/issues.js';
 import { validateAppConfig } from '../../src/config/validate-app.js';
 import { wrapperScript } from './yarn-double-server.cjs';
 import * as model from './yarn-model.cjs';
+import { spawnOwned } from './owned-spawn.js';
 
 const DOUBLE = join(__dirname, 'yarn-double.cjs');
 const SERVER = join(__dirname, 'yarn-double-server.cjs');
@@ -89,7 +90,7 @@ export class YarnDouble {
   async start(): Promise<void> {
     if (!this.options.server || this.server) return;
     // Its stdin is this process's pipe: the server ends with this process, however that ends.
-    const child = spawn(process.execPath, [SERVER, this.stateDir, this.socket], {
+    const child = spawnOwned(process.execPath, [SERVER, this.stateDir, this.socket], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.server = child;
