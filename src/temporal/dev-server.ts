@@ -122,12 +122,15 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const keepTail = (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-8192));
   child.stdout.on('data', keepTail);
   child.stderr.on('data', keepTail);
-  if (options.logFile) {
-    const log = createWriteStream(options.logFile, { flags: 'a' });
-    child.stdout.pipe(log);
-    child.stderr.pipe(log);
-  }
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  if (options.logFile) {
+    // Two sources into one file: neither may end it (the other could still write: "write after end"); it ends
+    // once both have closed.
+    const log = createWriteStream(options.logFile, { flags: 'a' });
+    child.stdout.pipe(log, { end: false });
+    child.stderr.pipe(log, { end: false });
+    void closed.then(() => log.end());
+  }
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const address = `${ip}:${options.port}`;
   const stop = async () => {

@@ -153,8 +153,10 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   const spawnLogged = (name: string, args: string[]) => {
     const child = spawnOwned(join(bin, name), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const log = createWriteStream(join(dir, `${name}.log`), { flags: 'a' });
-    child.stdout.pipe(log);
-    child.stderr.pipe(log);
+    // Two sources into one file: neither ends it (the other may still write), the child's close does.
+    child.stdout.pipe(log, { end: false });
+    child.stderr.pipe(log, { end: false });
+    child.once('close', () => log.end());
     child.on('error', (err) => log.write(`kappa: cannot run ${name}: ${err.message}\n`));
     children.push(child);
     return child;
