@@ -75,7 +75,7 @@ export interface YarnGateway {
    * schedule (`intervalMs` apart). Every supervision of the host shares the same polls; a failed poll is
    * returned, not thrown, so each caller can count failures.
    */
-  nextLive(host: string, intervalMs: number, after: number): Promise<LiveSnapshot>;
+  nextLive(host: string, intervalMs: number, after: number, options?: LiveWaitOptions): Promise<LiveSnapshot>;
   /** One application's report, in any state; undefined when YARN does not know the id. */
   status(host: string, appId: string): Promise<YarnAppReport | undefined>;
   /** Asks YARN to kill an application; a finished or unknown one is not an error. */
@@ -83,6 +83,18 @@ export interface YarnGateway {
 }
 
 export type LiveSnapshot = { startedAt: number } & ({ apps: YarnAppReport[] } | { error: string });
+
+/** What a caller of nextLive may add: polls it need not hear of, and when to stop waiting. */
+export interface LiveWaitOptions {
+  /**
+   * Called with each poll the caller would be given; true keeps it waiting for the next one instead. A thousand
+   * supervisions of one host whose apps did not change then cost one synchronous call each per poll, not a
+   * promise, a listener and a loop turn each.
+   */
+  quiet?: (snapshot: LiveSnapshot) => boolean;
+  /** Once aborted, the caller no longer waits: it leaves the queue (the returned promise never settles). */
+  signal?: AbortSignal;
+}
 
 export interface KappaDeps {
   steps: StepRunners;

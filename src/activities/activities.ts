@@ -3,11 +3,12 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../common/failures.js';
 import { formatDuration, durationMs } from '../common/duration.js';
-import type { KappaDeps, StepContext } from '../ports.js';
+import type { KappaDeps, LiveSnapshot, StepContext } from '../ports.js';
 import { appById, appsNamed } from '../yarn/app-index.js';
 import { isLive, YarnUnavailableError, type YarnAppReport } from '../yarn/model.js';
 import { supervisionMetrics } from './app-metrics.js';
 import { orCancelled } from './cancellation.js';
+import { acceptedChange, quietPoll } from './supervision-poll.js';
 import { serviceActivities, ServiceWatch, withServiceRefs } from './service-activities.js';
 import { configActivities } from './config-activities.js';
 import type {
@@ -231,15 +232,32 @@ export function createActivities(deps: KappaDeps) {
         () => ({ appId: input.appId, lastPollAt: after }),
         Math.max(heartbeatEveryMs, (timeoutMs * 2) / 3),
       );
+      /** Every poll, told or passed over, counts once: it moves `after` and the app's metrics. */
+      const observe = (snapshot: LiveSnapshot) => {
+        if (snapshot.startedAt <= after) return;
+        after = snapshot.startedAt;
+        metrics.polled(snapshot);
+      };
+      // A poll that shows the app as it was, alone under its name, is passed over by the host's poller.
+      const quiet = (snapshot: LiveSnapshot) => {
+        const aborted = ctx.cancellationSignal.aborted;
+        if (!quietPoll(input, snapshot, { aborted, services: services.watching })) return false;
+        observe(snapshot);
+        failedPolls = 0;
+        firstFailureAt = undefined;
+        return true;
+      };
       try {
         for (;;) {
           const snapshot = await orCancelled(
-            deps.yarn.nextLive(input.host, input.pollIntervalMs, after),
+            deps.yarn.nextLive(input.host, input.pollIntervalMs, after, {
+              quiet,
+              signal: ctx.cancellationSignal,
+            }),
             ctx.cancellationSignal,
             () => ctx.cancelled,
           );
-          after = snapshot.startedAt;
-          metrics.polled(snapshot);
+          observe(snapshot);
           if ('apps' in snapshot) {
             if (input.degradedSince !== undefined) {
               // After a ResourceManager restart a recovered app is ACCEPTED until its AM registers again.
@@ -338,22 +356,4 @@ export type KappaActivities = ReturnType<typeof createActivities>;
 /** The SDK cancels running activities with this message once a stopping worker's shutdownGraceTime is over. */
 function isWorkerShutdown(signal: AbortSignal): boolean {
   return signal.aborted && (signal.reason as Error | undefined)?.message === 'WORKER_SHUTDOWN';
-}
-
-/**
- * Whether the supervised app moved between RUNNING and SUBMITTED/ACCEPTED, or stayed ACCEPTED too long: `Running`
- * means YARN says RUNNING. Nothing for inputs of older releases (no `acceptedTimeoutMs`).
- */
-function acceptedChange(
-  input: SuperviseInput,
-  app: YarnAppReport,
-  polledAt: number,
-): SupervisionOutcome | undefined {
-  if (input.acceptedTimeoutMs === undefined) return undefined;
-  const waiting = app.state !== 'RUNNING';
-  if (!waiting) return input.acceptedSince === undefined ? undefined : { kind: 'running' };
-  if (input.acceptedSince === undefined) return { kind: 'accepted', since: polledAt, state: app.state };
-  return Date.now() - input.acceptedSince >= input.acceptedTimeoutMs
-    ? { kind: 'notRunning', report: app }
-    : undefined;
 }

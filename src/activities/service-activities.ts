@@ -38,6 +38,11 @@ export class ServiceWatch {
     private readonly input: SuperviseInput,
   ) {}
 
+  /** Whether there is a model service to look at on each poll. */
+  get watching(): boolean {
+    return (this.input.services?.steps.length ?? 0) > 0;
+  }
+
   async change(): Promise<SupervisionOutcome | undefined> {
     const services = this.input.services;
     if (!services || services.steps.length === 0) return undefined;

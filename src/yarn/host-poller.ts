@@ -1,6 +1,6 @@
 // One host's shared poll of its live YARN applications, whichever way it reads them (the `yarn` CLI or the
 // ResourceManager's REST API): however many apps a worker supervises on a host, one poll per interval.
-import type { LiveSnapshot } from '../ports.js';
+import type { LiveSnapshot, LiveWaitOptions } from '../ports.js';
 import { YarnUnavailableError, type YarnAppReport } from './model.js';
 
 /** One poll: when it started, and the live apps or why there are none to tell. */
@@ -8,6 +8,15 @@ export interface Snapshot {
   startedAt: number;
   apps?: YarnAppReport[];
   error?: YarnUnavailableError;
+}
+
+interface Waiter {
+  after: number;
+  intervalMs: number;
+  resolve: (snap: Snapshot) => void;
+  quiet?: (snap: Snapshot) => boolean;
+  /** Aborted: out of the queue, even when that happens in its own `quiet`. */
+  left?: boolean;
 }
 
 export interface HostPollerOptions {
@@ -33,7 +42,7 @@ export class HostPoller {
   private last: Snapshot | undefined;
   private inflight: Promise<Snapshot> | undefined;
   private next: Promise<Snapshot> | undefined;
-  private waiters: { after: number; intervalMs: number; resolve: (snap: Snapshot) => void }[] = [];
+  private waiters: Waiter[] = [];
   /** The shortest interval among the waiters (kept as they come and go: a thousand wait at once). */
   private shortestMs = Infinity;
   private timer: NodeJS.Timeout | undefined;
@@ -55,11 +64,32 @@ export class HostPoller {
     return snap.apps!;
   }
 
-  /** The first poll that starts after `after`, on a schedule of one poll per (shortest waiting) interval. */
-  waitNext(after: number, intervalMs: number): Promise<Snapshot> {
-    if (this.last && this.last.startedAt > after) return Promise.resolve(this.last);
+  /**
+   * The first poll that starts after `after`, on a schedule of one poll per (shortest waiting) interval, and that
+   * `quiet` does not pass over.
+   */
+  waitNext(
+    after: number,
+    intervalMs: number,
+    { quiet, signal }: { quiet?: (snap: Snapshot) => boolean; signal?: AbortSignal } = {},
+  ): Promise<Snapshot> {
+    const last = this.last;
+    if (last && last.startedAt > after) {
+      if (!quiet || !passes(quiet, last)) return Promise.resolve(last);
+      after = last.startedAt;
+    }
     return new Promise((resolve) => {
-      this.waiters.push({ after, intervalMs, resolve });
+      const waiter: Waiter = { after, intervalMs, resolve, ...(quiet ? { quiet } : {}) };
+      if (signal) {
+        // Removed once the waiter is served: a supervision waits for months, on one signal.
+        const onAbort = () => this.leave(waiter);
+        signal.addEventListener('abort', onAbort, { once: true });
+        waiter.resolve = (snap) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(snap);
+        };
+      }
+      this.waiters.push(waiter);
       if (intervalMs < this.shortestMs || !this.timer) {
         this.shortestMs = Math.min(this.shortestMs, intervalMs);
         this.schedule();
@@ -68,11 +98,13 @@ export class HostPoller {
   }
 
   /** waitNext as the YarnGateway port's nextLive gives it: a failed poll is returned, not thrown. */
-  async nextLive(after: number, intervalMs: number): Promise<LiveSnapshot> {
-    const snap = await this.waitNext(after, intervalMs);
-    return snap.error
-      ? { startedAt: snap.startedAt, error: snap.error.message }
-      : { startedAt: snap.startedAt, apps: snap.apps! };
+  async nextLive(after: number, intervalMs: number, options: LiveWaitOptions = {}): Promise<LiveSnapshot> {
+    const { quiet, signal } = options;
+    const snap = await this.waitNext(after, intervalMs, {
+      ...(quiet ? { quiet: (s: Snapshot) => quiet(liveOf(s)) } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    return liveOf(snap);
   }
 
   close(): void {
@@ -80,6 +112,14 @@ export class HostPoller {
     this.timer = undefined;
     this.waiters = [];
     this.shortestMs = Infinity;
+  }
+
+  private leave(waiter: Waiter): void {
+    waiter.left = true;
+    const i = this.waiters.indexOf(waiter);
+    if (i < 0) return;
+    this.waiters.splice(i, 1);
+    this.shortestMs = this.waiters.reduce((min, w) => Math.min(min, w.intervalMs), Infinity);
   }
 
   private schedule(): void {
@@ -127,12 +167,42 @@ export class HostPoller {
     void run.then((snap) => {
       if (!this.last || snap.startedAt >= this.last.startedAt) this.last = snap;
       if (this.inflight === run) this.inflight = undefined;
-      const ready = this.waiters.filter((w) => w.after < snap.startedAt);
-      this.waiters = this.waiters.filter((w) => w.after >= snap.startedAt);
-      this.shortestMs = this.waiters.reduce((min, w) => Math.min(min, w.intervalMs), Infinity);
+      const ready: Waiter[] = [];
+      const waiting: Waiter[] = [];
+      for (const w of this.waiters) {
+        if (w.after >= snap.startedAt) waiting.push(w);
+        else if (w.quiet && passes(w.quiet, snap)) {
+          w.after = snap.startedAt;
+          if (!w.left) waiting.push(w);
+        } else ready.push(w);
+      }
+      this.waiters = waiting;
+      this.shortestMs = waiting.reduce((min, w) => Math.min(min, w.intervalMs), Infinity);
       for (const w of ready) w.resolve(snap);
       this.schedule();
     });
     return run;
+  }
+}
+
+/** The port's view of a poll, made once per poll however many waiters look at it. */
+const live = new WeakMap<Snapshot, LiveSnapshot>();
+function liveOf(snap: Snapshot): LiveSnapshot {
+  let view = live.get(snap);
+  if (!view) {
+    view = snap.error
+      ? { startedAt: snap.startedAt, error: snap.error.message }
+      : { startedAt: snap.startedAt, apps: snap.apps! };
+    live.set(snap, view);
+  }
+  return view;
+}
+
+/** A waiter's `quiet` that throws lets the poll through: the caller's own code then meets the problem. */
+function passes(quiet: (snap: Snapshot) => boolean, snap: Snapshot): boolean {
+  try {
+    return quiet(snap);
+  } catch {
+    return false;
   }
 }

@@ -2,7 +2,7 @@
 // one poller per host, so however many apps a worker supervises there, it costs one `-list` per interval.
 import { failureSummary } from '../common/output.js';
 import { shellJoin } from '../common/shell-quote.js';
-import type { LiveSnapshot, YarnGateway } from '../ports.js';
+import type { LiveSnapshot, LiveWaitOptions, YarnGateway } from '../ports.js';
 import { HostUnreachableError, type CommandResult, type CommandRunner } from '../ssh/command-runner.js';
 import { parseApplicationList, parseApplicationStatus, parseKillOutput, YarnOutputError } from './parse.js';
 import { killArgv, listLiveArgv, statusArgv } from './yarn-commands.js';
@@ -50,8 +50,13 @@ export class YarnCli implements YarnGateway {
     return poller;
   }
 
-  nextLive(host: string, intervalMs: number, after: number): Promise<LiveSnapshot> {
-    return this.poller(host).nextLive(after, intervalMs);
+  nextLive(
+    host: string,
+    intervalMs: number,
+    after: number,
+    options?: LiveWaitOptions,
+  ): Promise<LiveSnapshot> {
+    return this.poller(host).nextLive(after, intervalMs, options);
   }
 
   async status(host: string, appId: string): Promise<YarnAppReport | undefined> {

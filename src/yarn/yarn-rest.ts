@@ -2,7 +2,7 @@
 // connection): a poll costs a small process or nothing on the edge node, where the `yarn` CLI costs a JVM. The
 // same reports and the same errors as YarnCli, so supervision does not change. Kills stay on the `yarn` CLI: they
 // need the app owner's identity on the edge node, and they are rare. Hosts without REST go to the CLI gateway.
-import type { LiveSnapshot, YarnGateway } from '../ports.js';
+import type { LiveSnapshot, LiveWaitOptions, YarnGateway } from '../ports.js';
 import { HostPoller } from './host-poller.js';
 import { LIVE_STATES, type YarnAppReport } from './model.js';
 import { YarnOutputError } from './parse.js';
@@ -72,9 +72,16 @@ export class YarnRest implements YarnGateway {
     return poller ? poller.snapshot(maxAgeMs) : this.cli.listLive(host, maxAgeMs);
   }
 
-  nextLive(host: string, intervalMs: number, after: number): Promise<LiveSnapshot> {
+  nextLive(
+    host: string,
+    intervalMs: number,
+    after: number,
+    options?: LiveWaitOptions,
+  ): Promise<LiveSnapshot> {
     const poller = this.poller(host);
-    return poller ? poller.nextLive(after, intervalMs) : this.cli.nextLive(host, intervalMs, after);
+    return poller
+      ? poller.nextLive(after, intervalMs, options)
+      : this.cli.nextLive(host, intervalMs, after, options);
   }
 
   async status(host: string, appId: string): Promise<YarnAppReport | undefined> {

@@ -19,7 +19,14 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeF
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import * as model from './yarn-model.cjs';
-import type { KappaDeps, LiveSnapshot, StepContext, StepRunner, YarnGateway } from '../../src/ports.js';
+import type {
+  KappaDeps,
+  LiveSnapshot,
+  LiveWaitOptions,
+  StepContext,
+  StepRunner,
+  YarnGateway,
+} from '../../src/ports.js';
 import { YarnUnavailableError, type YarnAppReport } from '../../src/yarn/model.js';
 import { durationMs } from '../../src/common/duration.js';
 import { FailureType } from '../../src/common/failures.js';
@@ -53,14 +60,28 @@ export class FakeCluster implements YarnGateway {
     );
   }
 
-  /** Polls on the interval, one call per waiting supervision (the production gateway shares them). */
-  async nextLive(host: string, intervalMs: number, after: number): Promise<LiveSnapshot> {
-    await new Promise((r) => setTimeout(r, Math.max(0, after + intervalMs - Date.now())));
-    const startedAt = Math.max(Date.now(), after + 1);
-    try {
-      return { startedAt, apps: await this.listLive(host) };
-    } catch (err) {
-      return { startedAt, error: (err as Error).message };
+  /**
+   * Polls on the interval, one call per waiting supervision (the production gateway shares them), passing over
+   * the polls `quiet` says need not be told; once `signal` aborts, it stops polling and never answers.
+   */
+  async nextLive(
+    host: string,
+    intervalMs: number,
+    after: number,
+    { quiet, signal }: LiveWaitOptions = {},
+  ): Promise<LiveSnapshot> {
+    for (;;) {
+      await new Promise((r) => setTimeout(r, Math.max(0, after + intervalMs - Date.now())));
+      if (signal?.aborted) return new Promise<never>(() => undefined);
+      const startedAt = Math.max(Date.now(), after + 1);
+      let snapshot: LiveSnapshot;
+      try {
+        snapshot = { startedAt, apps: await this.listLive(host) };
+      } catch (err) {
+        snapshot = { startedAt, error: (err as Error).message };
+      }
+      if (!quiet?.(snapshot)) return snapshot;
+      after = startedAt;
     }
   }
 
