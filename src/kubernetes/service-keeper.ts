@@ -13,7 +13,6 @@ export type KeeperReport =
   | { kind: 'recreated'; reason: string }
   | { kind: 'unavailable'; since: number; reason: string };
 
-/** What a supervision poll asks about its app's service: keeps it there, and says when it is down too long. */
 export interface ServiceKeeperOptions {
   /**
    * How often a service's Service object is looked for (one GET; the watch follows Deployments only): a Service
@@ -22,6 +21,7 @@ export interface ServiceKeeperOptions {
   serviceCheckMs?: number;
 }
 
+/** What a supervision poll asks about its app's service: keeps it there, and says when it is down too long. */
 export class ServiceKeeper {
   /** When each service's Service was last seen, by `namespace/name`. */
   private readonly serviceSeenAt = new Map<string, number>();
