@@ -45,17 +45,19 @@ export interface KappaWorkerOptions {
 /**
  * Workflows kept in memory between events. A supervised app's workflow is idle between YARN events, so an evicted
  * one costs one short replay (its history since the last continue-as-new) when something happens; the SDK's own
- * default, sized from the heap (~2300 here), lets a worker of 1000 apps grow past 1 GiB. A deploy of 1000 apps at
- * once evicts starts in flight (2500 of their 4000 workflow tasks are replays at 250), yet 500 did not start them
- * sooner on 2 cores and cost 240-490 MiB more RSS and 2-3 % of a core more at rest (a bigger heap to collect).
+ * default, sized from the heap (~2300 here), lets a worker of 1000 apps grow past 1 GiB, and 1000 cost 856 MiB
+ * and more CPU at rest (a bigger heap to collect). A deploy of 1000 apps at once fits in 250: new workflows are
+ * taken in slowly enough that the starts in flight stay far fewer (`workflowSlots`).
  */
 export const DEFAULT_MAX_CACHED_WORKFLOWS = 250;
 
 /**
  * Workflow-task slots and polls for a cache size (the SDK allows no more slots than cached workflows). Deploying
- * many apps at once is a burst of new workflows, which only non-sticky polls take (2 of the SDK's default 10): with
- * 20 of them the first tasks of 1000 new workflows waited 40 s (p50) in the queue, with 64 half that. Idle polls
- * cost nothing but an empty answer a minute.
+ * many apps at once is a burst of new workflows, which only non-sticky polls take; the rest of each start (three
+ * more workflow tasks, one per activity) comes on the sticky queue. Few non-sticky polls let a started app finish
+ * its start-up before many more begin theirs: with 64 of 80 non-sticky, 1000 new apps were all in flight at once,
+ * 2300-2600 of their 4000 workflow tasks found their workflow evicted from a cache of 250 and replayed it, and the
+ * worker used 72 CPU-seconds; with 8 of 80, none was evicted and it used 41 (`bench:supervise`, N=1000).
  */
 function workflowSlots(maxCachedWorkflows: number) {
   const slots = maxCachedWorkflows === 0 ? 100 : Math.max(2, Math.min(100, maxCachedWorkflows));
@@ -63,7 +65,7 @@ function workflowSlots(maxCachedWorkflows: number) {
     maxCachedWorkflows,
     maxConcurrentWorkflowTaskExecutions: slots,
     maxConcurrentWorkflowTaskPolls: Math.max(2, Math.min(80, slots)),
-    nonStickyToStickyPollRatio: 0.8,
+    nonStickyToStickyPollRatio: 0.1,
   };
 }
 

@@ -29,10 +29,14 @@ const KILL_CONFIRM_TIMEOUT_MS = 60_000;
 export function createActivities(deps: KappaDeps) {
   const heartbeatEveryMs = deps.heartbeatIntervalMs ?? 1_000;
 
-  /** Heartbeats on a timer so cancellation arrives even while a runner waits on I/O. */
-  function keepHeartbeating(details: () => unknown, everyMs = heartbeatEveryMs): () => void {
+  /**
+   * Heartbeats on a timer so cancellation arrives even while a runner waits on I/O. The first one comes after
+   * `everyMs` unless `now`: most steps and waits end sooner, and a deploy of 1000 apps need not send the server
+   * 2000 heartbeats nobody reads.
+   */
+  function keepHeartbeating(details: () => unknown, everyMs = heartbeatEveryMs, now = false): () => void {
     const ctx = Context.current();
-    ctx.heartbeat(details());
+    if (now) ctx.heartbeat(details());
     const timer = setInterval(() => ctx.heartbeat(details()), everyMs);
     return () => clearInterval(timer);
   }
@@ -228,9 +232,11 @@ export function createActivities(deps: KappaDeps) {
       // Many apps are supervised at once, and a stop does not wait for this activity (TRY_CANCEL): heartbeat
       // every two thirds of the timeout, no more (the SDK's own default throttle is 0.8 of it).
       const timeoutMs = ctx.info.heartbeatTimeoutMs ?? 30_000;
+      // The first one at once: the app's pending activity shows its id and `kappa status` a heartbeat from the start.
       const stopHeartbeats = keepHeartbeating(
         () => ({ appId: input.appId, lastPollAt: after }),
         Math.max(heartbeatEveryMs, (timeoutMs * 2) / 3),
+        true,
       );
       /** Every poll, told or passed over, counts once: it moves `after` and the app's metrics. */
       const observe = (snapshot: LiveSnapshot) => {

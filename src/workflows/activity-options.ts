@@ -12,11 +12,12 @@ import { NON_RETRYABLE_FAILURES } from '../common/failures.js';
 /** A dead worker is noticed after this long without a heartbeat; the activity then runs on another worker. */
 const HEARTBEAT_TIMEOUT = '15s';
 /**
- * A supervision's heartbeat timeout, as a multiple of the poll interval and within these bounds: how long a dead
- * worker's apps wait for another worker (60 s at the default 10 s poll). Every supervised app heartbeats twice per
- * timeout (and a heartbeat costs the worker ~1 ms of CPU), so this is also what 1000 apps cost at rest.
+ * A supervision's heartbeat timeout, as a multiple of the poll interval and within these bounds: how long the apps
+ * of a worker that died (not one shut down: its supervisions end and move at once) wait for another worker, 2 min
+ * at the default 10 s poll. Every supervised app heartbeats every two thirds of it, and heartbeats were half of
+ * what 1000 apps cost a worker at rest with 60 s; the YARN apps run on meanwhile, only their supervision waits.
  */
-const SUPERVISION_HEARTBEAT = { polls: 6, minMs: 15_000, maxMs: 180_000 };
+const SUPERVISION_HEARTBEAT = { polls: 12, minMs: 15_000, maxMs: 180_000 };
 /** Room for an activity to report its own timeout (with a clearer message) before Temporal's fires. */
 const OWN_TIMEOUT_MARGIN_MS = 60_000;
 

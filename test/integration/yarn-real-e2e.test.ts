@@ -85,7 +85,7 @@ describe('streaming apps on the real YARN', () => {
       await bed.worker?.kill();
       const next = await bed.startWorker();
       for (const app of STREAMS) {
-        // The dead worker's supervision times out (30 s without a heartbeat: 6 polls of 5 s) and is retried on the
+        // The dead worker's supervision times out (60 s without a heartbeat: 12 polls of 5 s) and is retried on the
         // new one.
         await waitFor(
           `${app}'s supervision on worker ${next.identity}`,
