@@ -1,5 +1,6 @@
 // Reading an app's status: the workflow's `status` query, completed by what Temporal knows of the execution.
 import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
+import { ServiceError } from '@temporalio/client';
 import type { appWorkflow } from '../workflows/app-workflow.js';
 import { statusQuery, type AppStatus } from '../workflows/definitions.js';
 
@@ -21,11 +22,30 @@ export interface AppStatusView extends AppStatus {
   activities: ActivityNow[];
 }
 
+/** gRPC's DEADLINE_EXCEEDED: Temporal's answer to a query no worker took in time. */
+const DEADLINE_EXCEEDED = 4;
+
+/**
+ * The workflow's `status` query, asked again once if it timed out: a query that arrives while the worker evicts the
+ * run (it just ended) is dropped by the SDK's core ("leftover buffered tasks when evicting run"), and the next one
+ * is answered from the run's history.
+ */
+export async function queryAppStatus(handle: AppWorkflowHandle): Promise<AppStatus> {
+  try {
+    return await handle.query(statusQuery);
+  } catch (err) {
+    const code = (err instanceof ServiceError ? (err.cause as { code?: unknown } | undefined) : undefined)
+      ?.code;
+    if (code !== DEADLINE_EXCEEDED) throw err;
+    return handle.query(statusQuery);
+  }
+}
+
 export async function readAppStatus(
   handle: AppWorkflowHandle,
   description: WorkflowExecutionDescription,
 ): Promise<AppStatusView> {
-  const status = await handle.query(statusQuery);
+  const status = await queryAppStatus(handle);
   // The workflow hears from the poller only when something changes; the activity's own heartbeat is fresher.
   const heartbeats = (description.raw.pendingActivities ?? [])
     .map((a) => a.lastHeartbeatTime)

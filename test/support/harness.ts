@@ -16,7 +16,8 @@ import { validateAppConfig } from '../../src/config/validate-app.js';
 import { formatIssue } from '../../src/config/issues.js';
 import { startDevServerOnFreePort, type DevServer } from '../../src/temporal/dev-server.js';
 import { createKappaWorker, WORKFLOWS_PATH } from '../../src/worker.js';
-import { statusQuery, type AppStatus } from '../../src/workflows/definitions.js';
+import type { AppStatus } from '../../src/workflows/definitions.js';
+import { appWorkflowHandle, queryAppStatus } from '../../src/cli/app-status.js';
 import { FakeCluster } from './fake-cluster.js';
 
 let runtimeInstalled = false;
@@ -156,8 +157,9 @@ export function appHandle(client: Client, app: string): WorkflowHandle {
   return client.workflow.getHandle(workflowId(app));
 }
 
+/** The app's `status` query, as `kappa status` asks it (once more after a timeout: see queryAppStatus). */
 export async function queryStatus(client: Client, app: string): Promise<AppStatus> {
-  return appHandle(client, app).query(statusQuery);
+  return queryAppStatus(appWorkflowHandle(client, workflowId(app)));
 }
 
 /** Waits until the app's status satisfies `predicate`; returns that status. */

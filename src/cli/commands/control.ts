@@ -1,8 +1,8 @@
 // `kappa stop APP [--leave-running]` and `kappa restart APP`. A stop held up (the kill of the YARN application on
 // an edge node that does not answer) says what it waits for, until when at most, and how to stop without killing.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { restartSignal, statusQuery, stopSignal } from '../../workflows/definitions.js';
-import type { AppWorkflowHandle } from '../app-status.js';
+import { restartSignal, stopSignal } from '../../workflows/definitions.js';
+import { queryAppStatus, type AppWorkflowHandle } from '../app-status.js';
 import type { CliContext } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
 import type { Timeout } from '../options.js';
@@ -69,7 +69,7 @@ export async function stopCommand(ctx: CliContext, app: string, options: StopOpt
 }
 
 async function whatStopWaitsFor(ctx: CliContext, handle: AppWorkflowHandle): Promise<string[]> {
-  const [description, status] = await Promise.all([handle.describe(), handle.query(statusQuery)]);
+  const [description, status] = await Promise.all([handle.describe(), queryAppStatus(handle)]);
   return stopWait(await ctx.client(), description, status);
 }
 

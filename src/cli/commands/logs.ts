@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { statusQuery } from '../../workflows/definitions.js';
-import type { AppWorkflowHandle } from '../app-status.js';
+import { queryAppStatus, type AppWorkflowHandle } from '../app-status.js';
 import type { CliContext } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
 import { parseTimeout, timeoutOption, type Timeout } from '../options.js';
@@ -85,7 +85,7 @@ async function yarnLogs(
   options: LogsOptions,
   signal: AbortSignal,
 ): Promise<number> {
-  const status = await handle.query(statusQuery);
+  const status = await queryAppStatus(handle);
   const appId = options.appId ?? status.yarnAppId ?? history.yarnAppIds.at(-1);
   if (!appId) throw new CliError(`${app} has no YARN application yet (phase ${status.phase})`);
   const host = history.host;
