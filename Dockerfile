@@ -20,5 +20,6 @@ COPY config ./config
 USER node
 # SIGTERM lets running activities finish or clean up (shutdownGraceTime in the worker config).
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "bin/kappa"]
+# The node flags of bin/kappa's first line (why: see there).
+ENTRYPOINT ["node", "--max-semi-space-size=64", "bin/kappa"]
 CMD ["worker"]

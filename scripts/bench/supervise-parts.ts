@@ -12,6 +12,8 @@ import type { YarnDouble } from '../../test/support/yarn-double.js';
 import { CLK_TCK } from './edge-meter.js';
 
 export const KAPPA = join(__dirname, '..', '..', 'bin', 'kappa');
+/** The node flags bin/kappa's first line gives (`#!/usr/bin/env -S node FLAGS`): the worker runs with them. */
+const KAPPA_NODE_FLAGS = readFileSync(KAPPA, 'utf8').split('\n')[0]!.split(' ').slice(3);
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A `kappa worker` in its own process group (SIGKILL to the group takes all of it). */
@@ -50,7 +52,7 @@ export async function startWorker(
   const { profileDir, launcher } = options;
   // node --cpu-prof is refused in NODE_OPTIONS: the worker is run by node itself then.
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, launcher ?? KAPPA, ...args], {
+  const child = spawn(process.execPath, [...KAPPA_NODE_FLAGS, ...nodeArgs, launcher ?? KAPPA, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
