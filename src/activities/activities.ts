@@ -230,7 +230,7 @@ export function createActivities(deps: KappaDeps) {
       // Only polls that start after supervision began count: an older one may predate the app.
       let after = Date.now();
       // Many apps are supervised at once, and a stop does not wait for this activity (TRY_CANCEL): heartbeat
-      // every two thirds of the timeout, no more (the SDK's own default throttle is 0.8 of it).
+      // every two thirds of the timeout, no more (the worker's 2 s throttle passes each one on to the server).
       const timeoutMs = ctx.info.heartbeatTimeoutMs ?? 30_000;
       // The first one at once: the app's pending activity shows its id and `kappa status` a heartbeat from the start.
       const stopHeartbeats = keepHeartbeating(
