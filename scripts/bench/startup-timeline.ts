@@ -89,3 +89,18 @@ export async function supervisionEndedAt(client: Client, name: string, after: Mi
   }
   return NaN;
 }
+
+/**
+ * When the app's workflow first set its phase to Running: the event time of the search-attribute upsert that did,
+ * which Temporal records as the workflow task completes. NaN if it never did.
+ */
+export async function runningAt(client: Client, name: string): Promise<Millis> {
+  const history = await client.workflow.getHandle(`kappa/${name}`).fetchHistory();
+  for (const event of history.events ?? []) {
+    const phase =
+      event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.KappaPhase;
+    if (phase?.data && JSON.parse(Buffer.from(phase.data).toString()) === 'Running')
+      return ms(event.eventTime);
+  }
+  return NaN;
+}

@@ -360,7 +360,7 @@ const legend = (double: 'server' | 'process') => [
   'detect p50/p95 s: an app killed from outside -> its supervision reports the end to the workflow (history).',
   'restart p50/p95 s: the same kill -> its spark-submit run again (after a fresh existence check and the backoff,',
   '  1 s, the minimum deploy accepts).',
-  'start-up s: `kappa deploy DIR` (N app files) started -> all N phase Running (visibility count).',
+  'start-up s: `kappa deploy DIR` (N app files) started -> the last of the N apps Running (its workflow history: the upsert of phase Running).',
   'takeover s: one of the workers SIGKILLed -> every superviseApp it ran started again on another worker',
   '  (pending activity: lastStartedTime after the kill, another identity); (apps it held).',
   'resubmits: spark-submit calls from the worker kill until 3 poll intervals after the takeover (must be 0).',

@@ -101,10 +101,31 @@ export function createActivities(deps: KappaDeps) {
     if (onExisting === 'adopt') {
       const [adopted, ...extra] = found;
       if (extra.length > 0) await killAndConfirm(input, new Set(extra.map((app) => app.id)));
-      return { yarnAppId: adopted!.id, outputTail: '', adopted: true };
+      return {
+        yarnAppId: adopted!.id,
+        outputTail: '',
+        adopted: true,
+        ...(input.reportApp ? { report: adopted! } : {}),
+      };
     }
     await killAndConfirm(input, new Set(ids));
     return undefined;
+  }
+
+  /**
+   * With `reportApp`, the step's application as the host's next list shows it: a deploy of many apps then needs no
+   * awaitApp per app. Not listed yet, or the edge node in doubt: no report, and the workflow's awaitApp waits.
+   */
+  async function withReport(input: RunStepInput, result: RunStepResult): Promise<RunStepResult> {
+    const appId = result.yarnAppId ?? input.knownAppIds?.at(-1);
+    if (!input.reportApp || !appId || result.report) return result;
+    try {
+      const report = appById(await deps.yarn.listLive(input.host), appId);
+      return report ? { ...result, report } : result;
+    } catch (err) {
+      if (err instanceof YarnUnavailableError) return result;
+      throw err;
+    }
   }
 
   return {
@@ -166,7 +187,7 @@ export function createActivities(deps: KappaDeps) {
             ? await deps.steps.ssh!.run(step.ssh, stepCtx)
             : await deps.services!.run(step, stepCtx, timeoutMs);
         stepCtx.log('step finished', { yarnAppId: result.yarnAppId });
-        return result;
+        return await withReport(input, result);
       } catch (err) {
         if (ctx.cancellationSignal.aborted) await ctx.cancelled; // rethrows the cancellation itself
         if (timeout.signal.aborted) {

@@ -24,11 +24,18 @@ export interface RunStepInput extends AppRef {
   knownAppIds?: string[];
   /** The app's service steps, when it has any: `${steps.<name>.url}` in this step resolves to theirs. */
   serviceSteps?: Step[];
+  /**
+   * The attempt's last step: look its application up in the host's live list once it is submitted, and return
+   * its report (the workflow then needs no awaitApp). Absent in inputs scheduled by older releases.
+   */
+  reportApp?: boolean;
 }
 
 export interface RunStepResult extends StepResult {
   /** True when a retried step found what its lost try had submitted and took it instead of submitting again. */
   adopted?: boolean;
+  /** With `reportApp`: the application as YARN listed it right after the step, when it was listed. */
+  report?: YarnAppReport;
 }
 
 export interface AwaitAppInput extends AppRef {

@@ -1,5 +1,5 @@
 // An attempt: the existing-instance check, the steps from `from`, then the wait for the app to show up in YARN.
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import { durationMs } from '../common/duration.js';
 import { FailureType } from '../common/failures.js';
 import type { Step } from '../config/app-config.js';
@@ -11,6 +11,12 @@ import { Phase } from '../common/phases.js';
 import { killApp, onFailure, removeServices } from './restarts.js';
 import { stepSummary, yarnSummary } from './ui-details.js';
 import type { Next } from './types.js';
+
+/**
+ * Marks runs whose last step reports its application when YARN lists it right away (RunStepInput.reportApp):
+ * then no awaitApp follows. Runs recorded before always await the app; they replay unchanged.
+ */
+const STEP_REPORTS_APP_PATCH = 'step-reports-app';
 
 /** The app found in YARN at the end of an attempt, and whether it was there before (adopted, not submitted). */
 interface Found {
@@ -77,8 +83,11 @@ async function runSteps(state: AppState, from: string, attempt: number): Promise
 
   let submittedId: string | undefined;
   let adopted = false;
-  for (const step of stepsFrom(state.config.spec.steps, from)) {
+  let listed: YarnAppReport | undefined;
+  const steps = stepsFrom(state.config.spec.steps, from);
+  for (const [i, step] of steps.entries()) {
     state.step = step.name;
+    const last = i === steps.length - 1;
     const result = await stepActivities(
       durationMs((step.pod ?? step.ssh ?? step.service)!.timeout),
       stepSummary(step, attempt),
@@ -90,12 +99,15 @@ async function runSteps(state: AppState, from: string, attempt: number): Promise
       onExisting: yarn.onExisting,
       knownAppIds: submittedId ? [submittedId] : [],
       ...withServiceSteps(state),
+      ...(last && patched(STEP_REPORTS_APP_PATCH) ? { reportApp: true } : {}),
     });
     state.heard();
     submittedId = result.yarnAppId ?? submittedId;
     adopted ||= result.adopted === true;
+    listed = result.report;
   }
   state.step = null;
+  if (listed) return { report: listed, adopted };
 
   const appearTimeoutMs = durationMs(yarn.appearTimeout);
   const report = await awaitAppActivities(

@@ -457,6 +457,47 @@ describe('existing instances and failures', { concurrency: true }, () => {
     assert.equal((await queryStatus(client, 'lost')).phase, 'Failed');
   });
 
+  test('the last step reports its app when YARN lists it at once: no awaitApp; one listed late is awaited', async () => {
+    const activitiesOf = async (app: string) => {
+      const handle = appHandle(client, app);
+      await handle.signal(stopSignal, {});
+      await handle.result();
+      const scheduled = (await handle.fetchHistory()).events!.flatMap((e) => {
+        const a = e.activityTaskScheduledEventAttributes;
+        return a ? [{ type: a.activityType!.name!, input: a.input?.payloads?.[0]?.data }] : [];
+      });
+      return scheduled;
+    };
+    await deployApp(client, TASK_QUEUE, testApp('reports'));
+    await deployApp(
+      client,
+      TASK_QUEUE,
+      testApp('unlisted', {
+        steps: [{ name: 'submit', script: ['submit-unlisted', 'App-unlisted', '1500ms'] }],
+      }),
+    );
+    const [listed, late] = await Promise.all([runningApp('reports'), runningApp('unlisted')]);
+
+    const reports = await activitiesOf('reports');
+    assert.deepEqual(
+      reports.map((a) => a.type).slice(0, 3),
+      ['findLiveApps', 'runStep', 'superviseApp'],
+      'listed at once: supervised straight after the step',
+    );
+    const runStepInput = JSON.parse(Buffer.from(reports[1]!.input!).toString()) as { reportApp?: boolean };
+    assert.equal(runStepInput.reportApp, true);
+    assert.ok(listed.yarnAppId);
+
+    const unlisted = await activitiesOf('unlisted');
+    assert.deepEqual(
+      unlisted.map((a) => a.type).slice(0, 4),
+      ['findLiveApps', 'runStep', 'awaitApp', 'superviseApp'],
+      'not listed yet: the workflow waits for it as before',
+    );
+    assert.equal(cluster.stepRuns('unlisted', 'submit').length, 1);
+    assert.ok(late.yarnAppId);
+  });
+
   test('a BatchJob succeeds when its YARN app finishes SUCCEEDED', async () => {
     await deployApp(client, TASK_QUEUE, testApp('batch', { kind: 'BatchJob' }));
     const status = await runningApp('batch');

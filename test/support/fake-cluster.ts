@@ -10,6 +10,8 @@
  * edge node makes every call fail with YarnUnavailableError. Steps are tiny scripts in an ssh step's argv:
  *   [submit, AppName]          submit an app and print its id (as spark-submit does)
  *   [submit-quietly, AppName]  submit without printing the id (the workflow must find it by name)
+ *   [submit-unlisted, AppName, 2s]  submit and print the id, the app left out of lists for that long (as a list
+ *                              answered by a ResourceManager that lags behind the submit would)
  *   [sleep, 2s]                take a while
  *   [block, marker]            wait until the test calls release(marker)
  *   [submit-and-block, AppName, marker]  submit quietly, then wait like block
@@ -55,7 +57,7 @@ export class FakeCluster implements YarnGateway {
     return Promise.resolve(
       model
         .apps(this.dir)
-        .filter((a) => model.isLive(a.state))
+        .filter((a) => model.isLive(a.state) && !this.unlisted(a.id))
         .map(({ id, name, state, finalStatus }) => ({ id, name, state, finalStatus })),
     );
   }
@@ -174,6 +176,13 @@ export class FakeCluster implements YarnGateway {
         case 'submit':
           yarnAppId = this.submit(arg, 'ACCEPTED');
           break;
+        case 'submit-unlisted':
+          yarnAppId = this.submit(arg, 'ACCEPTED');
+          writeFileSync(
+            join(this.dir, `unlisted-${yarnAppId}`),
+            String(Date.now() + durationMs(argv[2] ?? '1s')),
+          );
+          break;
         case 'submit-quietly':
           this.submit(arg, 'ACCEPTED');
           break;
@@ -217,6 +226,12 @@ export class FakeCluster implements YarnGateway {
   }
 
   // --- plumbing ---
+
+  /** Whether a `submit-unlisted` app is still left out of lists. */
+  private unlisted(appId: string): boolean {
+    const file = join(this.dir, `unlisted-${appId}`);
+    return existsSync(file) && Date.now() < Number(readFileSync(file, 'utf8'));
+  }
 
   private checkReachable(host: string) {
     if (existsSync(join(this.dir, `unreachable-${host}`))) {
