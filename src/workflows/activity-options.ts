@@ -44,6 +44,19 @@ export function checkActivities(unreachableTimeoutMs: number, summary?: string) 
   return activities({ startToCloseTimeout: '2m', scheduleToCloseTimeout: unreachableTimeoutMs, summary });
 }
 
+/**
+ * The existing-instance check as a local activity, tried once: it runs inside the workflow task, which spares a
+ * start one workflow task and one activity task. If it fails, checkActivities retries it where operators see it.
+ */
+export function localCheckActivities(summary?: string) {
+  return proxyLocalActivities<KappaActivities>({
+    // A `yarn application -list` (a JVM on the edge node) shared by every app starting on the host.
+    startToCloseTimeout: '30s',
+    retry: { maximumAttempts: 1 },
+    summary,
+  });
+}
+
 /** A step: its own `timeout` ends it first; a few tries cover a worker lost mid-step (the runner reattaches). */
 export function stepActivities(stepTimeoutMs: number, summary?: string) {
   return activities({

@@ -6,6 +6,7 @@ import { Phase, TERMINAL_PHASES } from '../common/phases.js';
 import type { RestartPolicyMs } from '../common/restart-policy.js';
 import type { AppConfig, Step } from '../config/app-config.js';
 import type { AppRef } from '../activities/types.js';
+import type { AttemptPatches } from './attempt.js';
 import { SearchAttributeSync } from './search-attributes.js';
 import { currentDetails } from './ui-details.js';
 import type {
@@ -60,7 +61,11 @@ export class AppState {
   retiredServices: Step[] = [];
   private readonly searchAttributes = new SearchAttributeSync();
 
-  constructor(input: AppWorkflowInput) {
+  constructor(
+    input: AppWorkflowInput,
+    /** The run's patch decisions for its attempts (attemptPatches, asked at its start). */
+    readonly patches: AttemptPatches,
+  ) {
     this.config = input.config;
     this.revision = input.revision ?? 1;
     const carried = input.carried;

@@ -18,7 +18,7 @@ import { stableJson } from '../common/stable-json.js';
 import type { AppConfig } from '../config/app-config.js';
 import { formatIssue } from '../config/issues.js';
 import { AppState } from './app-state.js';
-import { startAttempt } from './attempt.js';
+import { attemptPatches, startAttempt } from './attempt.js';
 import { deployUpdate, restartSignal, statusQuery, stopSignal } from './definitions.js';
 import { backOff, handlePending, stop } from './restarts.js';
 import { supervise } from './supervision.js';
@@ -33,12 +33,13 @@ const CHECKED_INPUT_PATCH = 'check-workflow-input';
 const INPUT_CHECK_ACTIVITY_PATCH = 'input-check-in-activity';
 
 export async function appWorkflow(input: AppWorkflowInput): Promise<AppStatus> {
+  const patches = attemptPatches(); // before the input check's local activity: see attemptPatches
   // A continued run carries a config its predecessor accepted: only a fresh start checks.
   if (input?.carried === undefined) {
     if (patched(INPUT_CHECK_ACTIVITY_PATCH)) input = await checkInputByActivity(input);
     else if (patched(CHECKED_INPUT_PATCH)) input = checkWorkflowInput(input, workflowInfo().workflowId);
   }
-  const state = new AppState(input);
+  const state = new AppState(input, patches);
   installHandlers(state);
   let next: Next = input.carried?.resume ?? { kind: 'start', from: state.firstStep, reason: 'deployed' };
   state.sync();

@@ -1,10 +1,16 @@
 // An attempt: the existing-instance check, the steps from `from`, then the wait for the app to show up in YARN.
-import { ApplicationFailure, patched } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, patched } from '@temporalio/workflow';
 import { durationMs } from '../common/duration.js';
 import { FailureType } from '../common/failures.js';
 import type { Step } from '../config/app-config.js';
 import type { YarnAppReport } from '../yarn/model.js';
-import { appearPollMs, awaitAppActivities, checkActivities, stepActivities } from './activity-options.js';
+import {
+  appearPollMs,
+  awaitAppActivities,
+  checkActivities,
+  localCheckActivities,
+  stepActivities,
+} from './activity-options.js';
 import type { AppState } from './app-state.js';
 import { interruptible } from './interruptible.js';
 import { Phase } from '../common/phases.js';
@@ -17,6 +23,27 @@ import type { Next } from './types.js';
  * then no awaitApp follows. Runs recorded before always await the app; they replay unchanged.
  */
 const STEP_REPORTS_APP_PATCH = 'step-reports-app';
+/** Marks runs whose existing-instance check is tried as a local activity first (findLive). */
+const FIND_LIVE_LOCALLY_PATCH = 'find-live-locally';
+
+/** How this run's attempts go, decided once per run by its patches. */
+export interface AttemptPatches {
+  findLiveLocally: boolean;
+  stepReportsApp: boolean;
+}
+
+/**
+ * Asked at the start of a run, before its first local activity. Asked after one, a patch can be replayed in
+ * another workflow task than the one that recorded its marker (a local activity's result may arrive in the next
+ * task), and replay would then take the old path: a nondeterminism error. Runs started before these patches
+ * keep the old path to their end.
+ */
+export function attemptPatches(): AttemptPatches {
+  return {
+    findLiveLocally: patched(FIND_LIVE_LOCALLY_PATCH),
+    stepReportsApp: patched(STEP_REPORTS_APP_PATCH),
+  };
+}
 
 /** The app found in YARN at the end of an attempt, and whether it was there before (adopted, not submitted). */
 interface Found {
@@ -58,10 +85,7 @@ async function runSteps(state: AppState, from: string, attempt: number): Promise
     await removeServices(state, `deploy revision ${state.revision}`, state.retiredServices);
     state.retiredServices = [];
   }
-  const existing = await checkActivities(
-    durationMs(yarn.unreachableTimeout),
-    yarnSummary(`find live "${yarn.appName}" before submitting`, yarn.host),
-  ).findLiveApps(ref);
+  const existing = await findLive(state);
   state.heard();
   if (existing.length > 0) {
     const ids = existing.map((a) => a.id).join(', ');
@@ -99,7 +123,7 @@ async function runSteps(state: AppState, from: string, attempt: number): Promise
       onExisting: yarn.onExisting,
       knownAppIds: submittedId ? [submittedId] : [],
       ...withServiceSteps(state),
-      ...(last && patched(STEP_REPORTS_APP_PATCH) ? { reportApp: true } : {}),
+      ...(last && state.patches.stepReportsApp ? { reportApp: true } : {}),
     });
     state.heard();
     submittedId = result.yarnAppId ?? submittedId;
@@ -121,6 +145,23 @@ async function runSteps(state: AppState, from: string, attempt: number): Promise
   });
   state.heard();
   return { report, adopted };
+}
+
+/**
+ * The live instances of the app's name: first as a local activity (one try), then, if that failed, as an activity
+ * retried while the edge node is unreachable, which `kappa status` and the UI show with its attempts and error.
+ */
+async function findLive(state: AppState): Promise<YarnAppReport[]> {
+  const { yarn } = state.config.spec;
+  const summary = yarnSummary(`find live "${yarn.appName}" before submitting`, yarn.host);
+  if (state.patches.findLiveLocally) {
+    try {
+      return await localCheckActivities(summary).findLiveApps(state.appRef);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+    }
+  }
+  return checkActivities(durationMs(yarn.unreachableTimeout), summary).findLiveApps(state.appRef);
 }
 
 /** The steps from the one named `from` on (all of them when there is none of that name). */

@@ -129,11 +129,18 @@ describe('the Temporal UI shows the app', () => {
 
     const summaries = new Map<string, string[]>();
     for (const event of (await handle.fetchHistory()).events ?? []) {
-      const scheduled = event.activityTaskScheduledEventAttributes;
-      if (!scheduled) continue;
+      // An activity, or a local activity (its marker: the existence check runs as one first).
+      const marker = event.markerRecordedEventAttributes;
+      const local =
+        marker?.markerName === 'core_local_activity'
+          ? defaultPayloadConverter.fromPayload<{ activity_type: string }>(
+              marker.details!.data!.payloads![0]!,
+            )
+          : undefined;
+      const type = event.activityTaskScheduledEventAttributes?.activityType?.name ?? local?.activity_type;
+      if (!type) continue;
       const payload = event.userMetadata?.summary;
       const summary = payload ? defaultPayloadConverter.fromPayload<string>(payload) : '(none)';
-      const type = scheduled.activityType?.name ?? '?';
       summaries.set(type, [...(summaries.get(type) ?? []), summary]);
     }
     assert.deepEqual(summaries.get('findLiveApps'), ['find live "Edge ui-app" before submitting on edge-1']);

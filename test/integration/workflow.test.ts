@@ -457,16 +457,23 @@ describe('existing instances and failures', { concurrency: true }, () => {
     assert.equal((await queryStatus(client, 'lost')).phase, 'Failed');
   });
 
-  test('the last step reports its app when YARN lists it at once: no awaitApp; one listed late is awaited', async () => {
+  test('a start: the existence check in the first workflow task; no awaitApp when the last step saw its app listed, one when not', async () => {
+    // Activities scheduled, and local activities run (their markers), in history order.
     const activitiesOf = async (app: string) => {
       const handle = appHandle(client, app);
       await handle.signal(stopSignal, {});
       await handle.result();
-      const scheduled = (await handle.fetchHistory()).events!.flatMap((e) => {
+      return (await handle.fetchHistory()).events!.flatMap((e) => {
         const a = e.activityTaskScheduledEventAttributes;
-        return a ? [{ type: a.activityType!.name!, input: a.input?.payloads?.[0]?.data }] : [];
+        if (a) return [{ type: a.activityType!.name!, input: a.input?.payloads?.[0]?.data }];
+        const marker = e.markerRecordedEventAttributes;
+        const data =
+          marker?.markerName === 'core_local_activity' ? marker.details?.data?.payloads?.[0]?.data : null;
+        const type = data
+          ? (JSON.parse(Buffer.from(data).toString()) as { activity_type?: string }).activity_type
+          : null;
+        return type ? [{ type: `local ${type}`, input: undefined }] : [];
       });
-      return scheduled;
     };
     await deployApp(client, TASK_QUEUE, testApp('reports'));
     await deployApp(
@@ -480,22 +487,47 @@ describe('existing instances and failures', { concurrency: true }, () => {
 
     const reports = await activitiesOf('reports');
     assert.deepEqual(
-      reports.map((a) => a.type).slice(0, 3),
-      ['findLiveApps', 'runStep', 'superviseApp'],
+      reports.map((a) => a.type).slice(0, 4),
+      ['local validateConfig', 'local findLiveApps', 'runStep', 'superviseApp'],
       'listed at once: supervised straight after the step',
     );
-    const runStepInput = JSON.parse(Buffer.from(reports[1]!.input!).toString()) as { reportApp?: boolean };
+    const runStepInput = JSON.parse(Buffer.from(reports[2]!.input!).toString()) as { reportApp?: boolean };
     assert.equal(runStepInput.reportApp, true);
     assert.ok(listed.yarnAppId);
 
     const unlisted = await activitiesOf('unlisted');
     assert.deepEqual(
-      unlisted.map((a) => a.type).slice(0, 4),
-      ['findLiveApps', 'runStep', 'awaitApp', 'superviseApp'],
+      unlisted.map((a) => a.type).slice(0, 5),
+      ['local validateConfig', 'local findLiveApps', 'runStep', 'awaitApp', 'superviseApp'],
       'not listed yet: the workflow waits for it as before',
     );
     assert.equal(cluster.stepRuns('unlisted', 'submit').length, 1);
     assert.ok(late.yarnAppId);
+  });
+
+  test("a run's patches are decided before its first local activity, whose result may come in a later task", async () => {
+    // Seen under load: a workflow task completed with a local activity's result, and the code after it ran in the
+    // next task. A patch asked there is replayed a task earlier, before core has read its marker: replay takes
+    // the old path and fails. So the attempt patches come first; the input check's patch is the run's first.
+    await deployApp(client, TASK_QUEUE, testApp('patch-order'));
+    await runningApp('patch-order');
+    const handle = appHandle(client, 'patch-order');
+    await handle.signal(stopSignal, {});
+    await handle.result();
+    const markers = (await handle.fetchHistory()).events!.flatMap((e) => {
+      const marker = e.markerRecordedEventAttributes;
+      if (!marker) return [];
+      if (marker.markerName !== 'core_patch') return ['local activity'];
+      const data = marker.details?.['patch-data']?.payloads?.[0]?.data;
+      return [(JSON.parse(Buffer.from(data!).toString()) as { id: string }).id];
+    });
+    assert.deepEqual(markers.slice(0, 5), [
+      'find-live-locally',
+      'step-reports-app',
+      'input-check-in-activity',
+      'local activity',
+      'local activity',
+    ]);
   });
 
   test('a BatchJob succeeds when its YARN app finishes SUCCEEDED', async () => {
