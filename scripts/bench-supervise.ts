@@ -261,6 +261,11 @@ async function benchOne(sshd: Sshd, n: number, method: 'cli' | 'rest'): Promise<
     const perMinute = (count: number) => (count * 60_000) / elapsed;
     const lists = rest ? rest.count('list', since) : double.listCalls(since).length;
     const yarnCalls = double.calls((c) => c.tool === 'yarn' && c.at >= since).length;
+    if (rest) {
+      process.stderr.write(
+        `  ${label}: REST in the steady window: full lists ${perMinute(lists).toFixed(1)}/min, questions of polls for changes ${perMinute(rest.count('changes', since)).toFixed(1)}/min (3 a poll)\n`,
+      );
+    }
     const workerCpu = after.workers.reduce((s, a, i) => s + a.cpuSeconds - before.workers[i]!.cpuSeconds, 0);
 
     // Detection latency: kill apps from outside, one every 2 s, and time until each is submitted again.

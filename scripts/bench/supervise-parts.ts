@@ -346,8 +346,9 @@ export function printTable(
 }
 
 const legend = (double: 'server' | 'process') => [
-  'lists/min: cli, `yarn application -list` calls; rest, GET /ws/v1/cluster/apps?states=… requests (each comes in',
-  '  one curl with a GET /ws/v1/cluster/info); steady window, all workers together.',
+  'lists/min: cli, `yarn application -list` calls; rest, full lists GET /ws/v1/cluster/apps?states=… (each comes in',
+  '  one curl with a GET /ws/v1/cluster/info; between them, polls for changes: printed above); steady window, all',
+  '  workers together.',
   "edge CPU s/min: the edge node's CPU: its sshd and everything under it (sessions, shells, the double's wrappers,",
   "  curl), exited children included, and the yarn double's server if one runs; steady window. The yarn/spark-submit",
   double === 'server'

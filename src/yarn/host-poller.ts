@@ -19,6 +19,14 @@ interface Waiter {
   left?: boolean;
 }
 
+/** What a poll is for: the host's gateway may answer a scheduled one from what changed since its last list. */
+export interface PollRequest {
+  /** Asked for fresh (an existence check): only a full list will do. */
+  fresh: boolean;
+  /** The shortest interval the supervisions waiting on it ask for (Infinity when none waits). */
+  intervalMs: number;
+}
+
 export interface HostPollerOptions {
   /**
    * The longest time between scheduled polls while anyone waits, whatever the waiters ask (a REST host's
@@ -49,7 +57,7 @@ export class HostPoller {
   private timerAt = Infinity;
 
   constructor(
-    private readonly list: () => Promise<YarnAppReport[]>,
+    private readonly list: (request: PollRequest) => Promise<YarnAppReport[]>,
     private readonly options: HostPollerOptions = {},
   ) {}
 
@@ -58,7 +66,7 @@ export class HostPoller {
     if (!snap || Date.now() - snap.startedAt > maxAgeMs) {
       // A call already under way is fresh enough for anyone who accepts some age; a caller who needs a fresh
       // answer (the existing-instance check) joins the one call that starts after it, shared with others.
-      snap = await (maxAgeMs > 0 ? (this.inflight ?? this.poll()) : this.fresh());
+      snap = await (maxAgeMs > 0 ? (this.inflight ?? this.poll(true)) : this.fresh());
     }
     if (snap.error) throw snap.error;
     return snap.apps!;
@@ -132,7 +140,7 @@ export class HostPoller {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.timerAt = Infinity;
-      if (!this.inflight) void this.poll();
+      if (!this.inflight) void this.poll(false);
     }, at - Date.now());
     this.timer.unref(); // a pending poll alone must not keep a stopping worker alive
   }
@@ -140,10 +148,10 @@ export class HostPoller {
   /** A poll that starts after now: after the one under way, and not sooner than the spacing after the last. */
   private fresh(): Promise<Snapshot> {
     const spacing = this.options.freshSpacingMs ?? FRESH_SPACING_MS;
-    if (!this.inflight && (!this.last || Date.now() - this.last.startedAt >= spacing)) return this.poll();
+    if (!this.inflight && (!this.last || Date.now() - this.last.startedAt >= spacing)) return this.poll(true);
     this.next ??= this.spaced(spacing).then(() => {
       this.next = undefined;
-      return this.poll();
+      return this.poll(true);
     });
     return this.next;
   }
@@ -154,9 +162,9 @@ export class HostPoller {
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
 
-  private poll(): Promise<Snapshot> {
+  private poll(fresh: boolean): Promise<Snapshot> {
     const startedAt = Date.now();
-    const run = this.list().then(
+    const run = this.list({ fresh, intervalMs: this.shortestMs }).then(
       (apps): Snapshot => ({ startedAt, apps }),
       (err: unknown): Snapshot => ({
         startedAt,

@@ -36,13 +36,18 @@ export class ResourceManagers {
   }
 
   /** GET `path` (from `/ws/v1/…`) from the active ResourceManager; `read` turns its answer into the result. */
-  async get<T>(path: string, read: ReadAnswer<T>): Promise<T> {
+  get<T>(path: string, read: ReadAnswer<T>): Promise<T> {
+    return this.getAll([path], ([answer]) => read(answer!));
+  }
+
+  /** GET each of `paths` from the same active ResourceManager, in one go; `read` turns the answers into the result. */
+  async getAll<T>(paths: string[], read: (answers: RestAnswer[]) => T): Promise<T> {
     const problems: string[] = [];
     for (let k = 0; k < this.bases.length; k++) {
       const index = (this.preferred + k) % this.bases.length;
       const base = this.bases[index]!;
       try {
-        const { value, answeredBy } = await this.ask(base, path, read);
+        const { value, answeredBy } = await this.ask(base, paths, read);
         const known = this.bases.findIndex((b) => sameOrigin(b, answeredBy));
         this.preferred = known >= 0 ? known : index;
         return value;
@@ -61,45 +66,61 @@ export class ResourceManagers {
 
   private async ask<T>(
     base: string,
-    path: string,
-    read: ReadAnswer<T>,
+    paths: string[],
+    read: (answers: RestAnswer[]) => T,
   ): Promise<{ value: T; answeredBy: string }> {
-    // Both in one go (one curl); the question's answer counts only if the RM said it was ready just before.
-    const url = `${base}${path}`;
-    const [info, answer] = await this.transport.getEach(
+    // All in one go (one curl); the answers count only if the RM said it was ready just before.
+    const urls = paths.map((path) => `${base}${path}`);
+    const [info, ...answers] = await this.transport.getEach(
       this.host,
-      [`${base}${CLUSTER_INFO}`, url],
+      [`${base}${CLUSTER_INFO}`, ...urls],
       this.timeoutMs,
     );
-    if (!info || !answer) throw new Error('fewer answers than questions');
+    if (!info || answers.length !== urls.length) throw new Error('fewer answers than questions');
     if (info instanceof Error) throw info;
     if (info.status !== 200) throw new Error(`${CLUSTER_INFO}: ${httpProblem(info).message}`);
     const haState = parseClusterHaState(info.body);
     if (haState !== 'ACTIVE' && haState !== 'STANDBY') {
       throw new Error(`not ready: haState ${haState} (starting, its applications not recovered yet)`);
     }
-    if (answer instanceof Error) throw answer;
-    if (!isRedirect(answer.status)) return { value: read(answer), answeredBy: url };
-    if (!answer.location) {
-      throw new Error(
-        `HTTP ${answer.status}, no active ResourceManager known there: ${excerpt(answer.body)}`,
-      );
+    const answered: RestAnswer[] = [];
+    for (const answer of answers) {
+      if (answer instanceof Error) throw answer;
+      answered.push(answer);
     }
-    const target = new URL(answer.location, url).href;
-    let next: RestAnswer;
+    if (!answered.some((answer) => isRedirect(answer.status))) {
+      return { value: read(answered), answeredBy: urls[0]! };
+    }
+    // A standby sends every question to the active RM: each is followed there, once.
+    const targets = answered.map((answer, i) => {
+      if (!isRedirect(answer.status) || !answer.location) {
+        throw new Error(
+          `HTTP ${answer.status}, no active ResourceManager known there: ${excerpt(answer.body)}`,
+        );
+      }
+      return new URL(answer.location, urls[i]).href;
+    });
+    const where =
+      targets.length === 1 ? targets[0]! : `${new URL(targets[0]!).origin} (${targets.length} questions)`;
+    let followed: (RestAnswer | Error)[];
     try {
-      next = await this.transport.get(this.host, target, this.timeoutMs);
+      followed = await this.transport.getEach(this.host, targets, this.timeoutMs);
     } catch (err) {
       if (err instanceof HostUnreachableError || err instanceof CommandTimeoutError) throw err;
-      throw new Error(`redirected to ${target}: ${(err as Error).message}`);
+      throw new Error(`redirected to ${where}: ${(err as Error).message}`);
     }
-    if (isRedirect(next.status)) {
-      throw new Error(`redirected to ${target}, which redirects again (HTTP ${next.status})`);
+    const next: RestAnswer[] = [];
+    for (const answer of followed) {
+      if (answer instanceof Error) throw new Error(`redirected to ${where}: ${answer.message}`);
+      if (isRedirect(answer.status)) {
+        throw new Error(`redirected to ${where}, which redirects again (HTTP ${answer.status})`);
+      }
+      next.push(answer);
     }
     try {
-      return { value: read(next), answeredBy: target };
+      return { value: read(next), answeredBy: targets[0]! };
     } catch (err) {
-      throw new Error(`redirected to ${target}: ${(err as Error).message}`);
+      throw new Error(`redirected to ${where}: ${(err as Error).message}`);
     }
   }
 }

@@ -3,7 +3,8 @@
 // same reports and the same errors as YarnCli, so supervision does not change. Kills stay on the `yarn` CLI: they
 // need the app owner's identity on the edge node, and they are rare. Hosts without REST go to the CLI gateway.
 import type { LiveSnapshot, LiveWaitOptions, YarnGateway } from '../ports.js';
-import { HostPoller } from './host-poller.js';
+import { HostPoller, type PollRequest } from './host-poller.js';
+import { changesPaths, LiveView, type LiveChanges } from './live-changes.js';
 import { LIVE_STATES, type YarnAppReport } from './model.js';
 import { YarnOutputError } from './parse.js';
 import { isRestAppNotFound, isRestInvalidDeSelects, parseRestApp, parseRestAppList } from './parse-rest.js';
@@ -40,15 +41,16 @@ const DESELECTS = [
   'amNodeLabelExpression',
   'resourceInfo',
 ];
-const LEAN_LIST_PATH = `${LIST_PATH}&deSelects=${DESELECTS.join(',')}`;
-/** What `list` gets from an RM that refuses the deSelects: ask again without them. */
+const LEAN = `deSelects=${DESELECTS.join(',')}`;
+/** What `lists` gets from an RM that refuses the deSelects: ask again without them. */
 const REFUSED = Symbol('deSelects refused');
 
 export class YarnRest implements YarnGateway {
   private readonly pollers = new Map<string, HostPoller>();
   private readonly rms = new Map<string, ResourceManagers>();
-  /** Hosts whose ResourceManager refused the deSelects (an older release): their lists ask for everything. */
-  private readonly fullLists = new Set<string>();
+  /** Hosts whose ResourceManager refused the deSelects (an older release): their lists ask for every field. */
+  private readonly refusesDeSelects = new Set<string>();
+  private readonly views = new Map<string, LiveView>();
 
   /** `cli` answers for hosts not in `hosts`, and kills everywhere. */
   constructor(
@@ -103,38 +105,59 @@ export class YarnRest implements YarnGateway {
     if (!config) return undefined;
     let poller = this.pollers.get(host);
     if (!poller) {
-      poller = new HostPoller(() => this.list(host), { maxIntervalMs: config.pollIntervalMs });
+      poller = new HostPoller((request) => this.list(host, request), {
+        maxIntervalMs: config.pollIntervalMs,
+      });
       this.pollers.set(host, poller);
     }
     return poller;
   }
 
-  private async list(host: string): Promise<YarnAppReport[]> {
+  /**
+   * A poll of the host's live apps. A scheduled one asks only what changed since the last poll, with a full list
+   * at least once per supervision interval; an existence check, or anything after a failed poll, lists in full.
+   */
+  private async list(host: string, request: PollRequest): Promise<YarnAppReport[]> {
     const started = Date.now();
+    let view = this.views.get(host);
+    if (!view) this.views.set(host, (view = new LiveView()));
     let ok = false;
     try {
-      let apps = this.fullLists.has(host) ? await this.fullList(host) : await this.leanList(host);
-      if (apps === REFUSED) {
-        this.fullLists.add(host);
-        apps = await this.fullList(host);
+      let apps: YarnAppReport[] | undefined;
+      if (!request.fresh && view.canAskChanges(started, request.intervalMs)) {
+        apps = view.apply(started, await this.changes(host, view.changesSince()));
       }
+      apps ??= view.full(started, (await this.lists(host, [LIST_PATH]))[0]!);
       ok = true;
-      return apps.map((app) => this.withLink(host, app));
+      return apps;
+    } catch (err) {
+      view.forget();
+      throw err;
     } finally {
       this.options.onPoll?.(host, (Date.now() - started) / 1000, ok);
     }
   }
 
-  private leanList(host: string): Promise<YarnAppReport[] | typeof REFUSED> {
-    return this.rms
-      .get(host)!
-      .get(LEAN_LIST_PATH, (answer) =>
-        isRestInvalidDeSelects(answer.status, answer.body) ? REFUSED : parse(answer, parseRestAppList),
-      );
+  private async changes(host: string, since: number): Promise<LiveChanges> {
+    const [waiting, started, finished] = await this.lists(host, changesPaths(since));
+    return { waiting: waiting!, started: started!, finished: finished! };
   }
 
-  private fullList(host: string): Promise<YarnAppReport[]> {
-    return this.rms.get(host)!.get(LIST_PATH, (answer) => parse(answer, parseRestAppList));
+  /** App lists, all from the same ResourceManager in one go; lean (deSelects) unless the RM refuses them. */
+  private async lists(host: string, paths: string[]): Promise<YarnAppReport[][]> {
+    const rms = this.rms.get(host)!;
+    const readAll = (answers: RestAnswer[]) =>
+      answers.map((answer) => parse(answer, parseRestAppList).map((app) => this.withLink(host, app)));
+    if (!this.refusesDeSelects.has(host)) {
+      const lean = await rms.getAll(
+        paths.map((path) => `${path}${path.includes('?') ? '&' : '?'}${LEAN}`),
+        (answers) =>
+          answers.some((a) => isRestInvalidDeSelects(a.status, a.body)) ? REFUSED : readAll(answers),
+      );
+      if (lean !== REFUSED) return lean;
+      this.refusesDeSelects.add(host);
+    }
+    return rms.getAll(paths, readAll);
   }
 
   /** The app's tracking URL as YARN gives it, else its page in the configured ResourceManager web UI. */

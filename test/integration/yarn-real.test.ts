@@ -14,6 +14,8 @@ import {
   parseKillOutput,
   parseSparkSubmitAppId,
 } from '../../src/yarn/parse.js';
+import { changesPaths } from '../../src/yarn/live-changes.js';
+import { parseRestAppList } from '../../src/yarn/parse-rest.js';
 import { waitFor } from '../support/harness.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -254,6 +256,38 @@ describe('real YARN tier (Hadoop 3.4.1 MiniYARNCluster, Spark 4.0.1)', () => {
       missing.stdout,
       `Application with id '${unknown}' doesn't exist in RM or Timeline Server.\n`,
     );
+  });
+
+  test("a REST host's poll for changes, on the real RM: the killed app by its finish time, live apps by their start time", async () => {
+    const ask = async (path: string) => {
+      const res = await fetch(`${yarn.webUrl}${path}`, { headers: { Accept: 'application/json' } });
+      assert.equal(res.status, 200, path);
+      return parseRestAppList(await res.text());
+    };
+    const now = Date.now();
+    const [waiting, startedSince, finishedSince] = await Promise.all(
+      changesPaths(now - 10 * 60_000).map(ask),
+    );
+    assert.deepEqual(waiting, [], 'nothing waits in SUBMITTED/ACCEPTED now');
+    assert.ok(
+      startedSince!.some((a) => a.id === streaming && a.state === 'RUNNING'),
+      'the streaming app, live',
+    );
+    assert.ok(
+      startedSince!.every((a) => a.id !== killable),
+      'the killed one is not live',
+    );
+    assert.deepEqual(
+      finishedSince!.filter((a) => a.id === killable).map((a) => [a.state, a.finalStatus]),
+      [['KILLED', 'KILLED']],
+    );
+    assert.ok(
+      finishedSince!.every((a) => a.id !== streaming),
+      'a live app has no finish time',
+    );
+    // Asked from later on: the same apps are left out, by the RM's own clock (this machine's).
+    const [, startedLater, finishedLater] = await Promise.all(changesPaths(now + 60_000).map(ask));
+    assert.deepEqual([startedLater, finishedLater], [[], []]);
   });
 
   test('an app that throws ends FAILED with its exception in the diagnostics; a batch that ends is SUCCEEDED', async () => {

@@ -4,7 +4,10 @@
 // yarn-model.cjs state dir as the yarn/spark-submit double (yarn-double.ts), so submits by the double and kills from
 // outside show up here, the three paths Kappa asks (src/yarn/yarn-rest.ts, rm-failover.ts):
 //   GET /ws/v1/cluster/info                          clusterInfo, haState ACTIVE
-//   GET /ws/v1/cluster/apps?states=A,B[&deSelects=…] {"apps":{"app":[…]}}, or {"apps":{}} when none matches
+//   GET /ws/v1/cluster/apps?states=A,B[&startedTimeBegin=T][&finishedTimeBegin=T][&deSelects=…]
+//                                                    {"apps":{"app":[…]}}, or {"apps":{}} when none matches; the
+//                                                    time filters as ClientRMService applies them (start or finish
+//                                                    time >= T: a live app's finish time is 0)
 //   GET /ws/v1/cluster/apps/<id>                     {"app":{…}}, or 404 with the RemoteException body
 // in the shapes recorded from the real RM (test/fixtures/yarn-transcripts/rest-*.json): each app is the recorded
 // app of its state with the model's id, name, user, states, times and diagnostics put in, so a list weighs what
@@ -46,7 +49,8 @@ const invalidDeSelects = (name: string) => ({
 const omit = (app: Record<string, unknown>, names: string[]) =>
   Object.fromEntries(Object.entries(app).filter(([key]) => !names.includes(key)));
 
-export type RestRequestKind = 'info' | 'list' | 'app' | 'other';
+/** A full list (`list`), a question of a poll for changes (`changes`: a time filter, or the waiting apps). */
+export type RestRequestKind = 'info' | 'list' | 'changes' | 'app' | 'other';
 
 export class RestDouble {
   readonly requests: { at: number; kind: RestRequestKind }[] = [];
@@ -96,10 +100,20 @@ export class RestDouble {
       const deSelects = (url.searchParams.get('deSelects') ?? '').split(',').filter(Boolean);
       const unknown = deSelects.find((name) => !DESELECTABLE.includes(name));
       if (unknown !== undefined) return { status: 400, body: invalidDeSelects(unknown), kind: 'list' };
-      const apps = model.apps(this.stateDir).filter((a) => !states || states.includes(a.state));
+      const begin = (name: string) => Number(url.searchParams.get(name) ?? 0);
+      const [started, finished] = [begin('startedTimeBegin'), begin('finishedTimeBegin')];
+      const apps = model
+        .apps(this.stateDir)
+        .filter(
+          (a) => (!states || states.includes(a.state)) && a.startTime >= started && a.finishTime >= finished,
+        );
       const app = (a: model.ModelApp) => omit(this.restApp(a), deSelects);
       const body = apps.length === 0 ? { apps: {} } : { apps: { app: apps.map(app) } };
-      return { status: 200, body, kind: 'list' };
+      const full =
+        !url.searchParams.has('startedTimeBegin') &&
+        !url.searchParams.has('finishedTimeBegin') &&
+        states?.includes('RUNNING') !== false;
+      return { status: 200, body, kind: full ? 'list' : 'changes' };
     }
     const one = /^\/ws\/v1\/cluster\/apps\/([^/]+)$/.exec(path);
     if (method === 'GET' && one) {

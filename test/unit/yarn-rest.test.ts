@@ -283,6 +283,25 @@ describe('HA: following the active ResourceManager', () => {
     assert.deepEqual(paths(transport), [`rm2 ${INFO}`, `rm2 ${APPS}`], 'the one that answered, first');
   });
 
+  test('several questions in one go (a poll for changes): a standby sends each to the active, asked there together', async () => {
+    const transport = scripted({ [RM1]: standbyTo(RM2), [RM2]: rm('ACTIVE', () => NONE) });
+    const rms = new ResourceManagers('edge-1', [RM1, RM2], transport, 10_000);
+    const questions = [
+      `${APPS}?states=ACCEPTED`,
+      `${APPS}?startedTimeBegin=1`,
+      `${APPS}?finishedTimeBegin=1`,
+    ];
+    assert.deepEqual(await rms.getAll(questions, (answers) => answers.map(read)), [[], [], []]);
+    assert.deepEqual(paths(transport), [
+      `rm1 ${INFO}`,
+      ...questions.map((q) => `rm1 ${q}`),
+      ...questions.map((q) => `rm2 ${q}`),
+    ]);
+    transport.asked.length = 0;
+    await rms.getAll(questions, (answers) => answers.map(read));
+    assert.deepEqual(paths(transport), [`rm2 ${INFO}`, ...questions.map((q) => `rm2 ${q}`)]);
+  });
+
   test('an RM still starting (haState INITIALIZING) is not believed: it would list no apps and know no id', async () => {
     const transport = scripted({ [RM1]: rm('INITIALIZING', () => NONE), [RM2]: rm('ACTIVE', () => NONE) });
     const one = new ResourceManagers('edge-1', [RM1], transport, 10_000);
