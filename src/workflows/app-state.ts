@@ -6,8 +6,8 @@ import { Phase, TERMINAL_PHASES } from '../common/phases.js';
 import type { RestartPolicyMs } from '../common/restart-policy.js';
 import type { AppConfig, Step } from '../config/app-config.js';
 import type { AppRef } from '../activities/types.js';
-import type { AttemptPatches } from './attempt.js';
-import { SearchAttributeSync } from './search-attributes.js';
+import type { RunPatches } from './run-patches.js';
+import { SearchAttributeSync, startedWith } from './search-attributes.js';
 import { currentDetails } from './ui-details.js';
 import type {
   AppStatus,
@@ -59,14 +59,15 @@ export class AppState {
    * restart that deploy asks for (or at a stop before it), so none is left behind.
    */
   retiredServices: Step[] = [];
-  private readonly searchAttributes = new SearchAttributeSync();
+  private readonly searchAttributes: SearchAttributeSync;
 
   constructor(
     input: AppWorkflowInput,
-    /** The run's patch decisions for its attempts (attemptPatches, asked at its start). */
-    readonly patches: AttemptPatches,
+    /** The run's patch decisions, asked at its start (run-patches.ts). */
+    readonly patches: RunPatches,
   ) {
     this.config = input.config;
+    this.searchAttributes = new SearchAttributeSync(patches.quickStart ? startedWith() : {});
     this.revision = input.revision ?? 1;
     const carried = input.carried;
     this.restarts = carried?.restarts ?? 0;

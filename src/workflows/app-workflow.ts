@@ -18,7 +18,8 @@ import { stableJson } from '../common/stable-json.js';
 import type { AppConfig } from '../config/app-config.js';
 import { formatIssue } from '../config/issues.js';
 import { AppState } from './app-state.js';
-import { attemptPatches, startAttempt } from './attempt.js';
+import { startAttempt } from './attempt.js';
+import { runPatches } from './run-patches.js';
 import { deployUpdate, restartSignal, statusQuery, stopSignal } from './definitions.js';
 import { backOff, handlePending, stop } from './restarts.js';
 import { supervise } from './supervision.js';
@@ -33,7 +34,7 @@ const CHECKED_INPUT_PATCH = 'check-workflow-input';
 const INPUT_CHECK_ACTIVITY_PATCH = 'input-check-in-activity';
 
 export async function appWorkflow(input: AppWorkflowInput): Promise<AppStatus> {
-  const patches = attemptPatches(); // before the input check's local activity: see attemptPatches
+  const patches = runPatches(); // before the input check's local activity: see run-patches.ts
   // A continued run carries a config its predecessor accepted: only a fresh start checks.
   if (input?.carried === undefined) {
     if (patched(INPUT_CHECK_ACTIVITY_PATCH)) input = await checkInputByActivity(input);

@@ -1,5 +1,5 @@
 // An attempt: the existing-instance check, the steps from `from`, then the wait for the app to show up in YARN.
-import { ApplicationFailure, isCancellation, patched } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
 import { durationMs } from '../common/duration.js';
 import { FailureType } from '../common/failures.js';
 import type { Step } from '../config/app-config.js';
@@ -17,33 +17,6 @@ import { Phase } from '../common/phases.js';
 import { killApp, onFailure, removeServices } from './restarts.js';
 import { stepSummary, yarnSummary } from './ui-details.js';
 import type { Next } from './types.js';
-
-/**
- * Marks runs whose last step reports its application when YARN lists it right away (RunStepInput.reportApp):
- * then no awaitApp follows. Runs recorded before always await the app; they replay unchanged.
- */
-const STEP_REPORTS_APP_PATCH = 'step-reports-app';
-/** Marks runs whose existing-instance check is tried as a local activity first (findLive). */
-const FIND_LIVE_LOCALLY_PATCH = 'find-live-locally';
-
-/** How this run's attempts go, decided once per run by its patches. */
-export interface AttemptPatches {
-  findLiveLocally: boolean;
-  stepReportsApp: boolean;
-}
-
-/**
- * Asked at the start of a run, before its first local activity. Asked after one, a patch can be replayed in
- * another workflow task than the one that recorded its marker (a local activity's result may arrive in the next
- * task), and replay would then take the old path: a nondeterminism error. Runs started before these patches
- * keep the old path to their end.
- */
-export function attemptPatches(): AttemptPatches {
-  return {
-    findLiveLocally: patched(FIND_LIVE_LOCALLY_PATCH),
-    stepReportsApp: patched(STEP_REPORTS_APP_PATCH),
-  };
-}
 
 /** The app found in YARN at the end of an attempt, and whether it was there before (adopted, not submitted). */
 interface Found {
@@ -123,7 +96,7 @@ async function runSteps(state: AppState, from: string, attempt: number): Promise
       onExisting: yarn.onExisting,
       knownAppIds: submittedId ? [submittedId] : [],
       ...withServiceSteps(state),
-      ...(last && state.patches.stepReportsApp ? { reportApp: true } : {}),
+      ...(last && state.patches.quickStart ? { reportApp: true } : {}),
     });
     state.heard();
     submittedId = result.yarnAppId ?? submittedId;
@@ -154,7 +127,7 @@ async function runSteps(state: AppState, from: string, attempt: number): Promise
 async function findLive(state: AppState): Promise<YarnAppReport[]> {
   const { yarn } = state.config.spec;
   const summary = yarnSummary(`find live "${yarn.appName}" before submitting`, yarn.host);
-  if (state.patches.findLiveLocally) {
+  if (state.patches.quickStart) {
     try {
       return await localCheckActivities(summary).findLiveApps(state.appRef);
     } catch (err) {
