@@ -293,6 +293,13 @@ async function benchOne(sshd: Sshd, n: number, method: 'cli' | 'rest'): Promise<
       10 * 60_000,
     );
 
+    if (rest && killedAt.size > 0) {
+      const from = Math.min(...killedAt.values());
+      const seconds = (Date.now() - from) / 1000;
+      process.stderr.write(
+        `  ${label}: REST during the kills (${seconds.toFixed(0)} s): full lists ${rest.count('list', from)}, questions of polls for changes ${rest.count('changes', from)}\n`,
+      );
+    }
     const noticed = await Promise.all(
       [...killedAt].map(async ([name, at]) => (await supervisionEndedAt(client, name, at)) - at),
     );

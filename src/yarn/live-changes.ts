@@ -1,6 +1,7 @@
-// A REST host's live apps between full lists: the last full list, brought up to date by asking the
-// ResourceManager only what changed since the last poll (its filters by start and finish time). A full list of
-// 1000 apps is ~1.2 MB to move and parse; the changes of two seconds are a few apps. Pure: no I/O.
+// A host's live apps as the last poll left them. On a REST host, between full lists, brought up to date by asking
+// the ResourceManager only what changed since the last poll (its filters by start and finish time): a full list of
+// 1000 apps is ~1.2 MB to move and parse, the changes of two seconds are a few apps. The `yarn` CLI gateway uses
+// it for its full lists only (to keep the reports that did not change). Pure: no I/O.
 import { isLive, type YarnAppReport } from './model.js';
 
 /**

@@ -7,6 +7,7 @@ import { HostUnreachableError, type CommandResult, type CommandRunner } from '..
 import { parseApplicationList, parseApplicationStatus, parseKillOutput, YarnOutputError } from './parse.js';
 import { killArgv, listLiveArgv, statusArgv } from './yarn-commands.js';
 import { HostPoller } from './host-poller.js';
+import { LiveView } from './live-changes.js';
 import { YarnUnavailableError, type YarnAppReport } from './model.js';
 
 export interface YarnCliOptions {
@@ -24,6 +25,7 @@ export interface YarnCliOptions {
 
 export class YarnCli implements YarnGateway {
   private readonly pollers = new Map<string, HostPoller>();
+  private readonly views = new Map<string, LiveView>();
 
   constructor(
     private readonly runner: CommandRunner,
@@ -91,9 +93,13 @@ export class YarnCli implements YarnGateway {
       try {
         const rows = parseApplicationList(result.stdout);
         ok = true;
-        return rows.map(({ id, name, state, finalStatus, trackingUrl }) =>
+        const apps = rows.map(({ id, name, state, finalStatus, trackingUrl }) =>
           this.withLink(host, { id, name, state, finalStatus, ...(trackingUrl ? { trackingUrl } : {}) }),
         );
+        // The same reports (and list) as the last poll where nothing changed: see LiveView.
+        let view = this.views.get(host);
+        if (!view) this.views.set(host, (view = new LiveView()));
+        return view.full(started, apps);
       } catch (err) {
         throw unparsable(err);
       }
