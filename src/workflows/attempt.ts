@@ -1,4 +1,5 @@
-// An attempt: the existing-instance check, the steps from `from`, then the wait for the app to show up in YARN.
+// An attempt: the existing-instance check, the steps from `from`, then, unless the last step saw it listed, the wait
+// for the app to show up in YARN.
 import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
 import { durationMs } from '../common/duration.js';
 import { FailureType } from '../common/failures.js';
